@@ -1,0 +1,1 @@
+"""Activities: everything a flow does with side effects, run outside the workflow sandbox."""

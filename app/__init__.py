@@ -1,0 +1,1 @@
+"""Accord processes: CLI, settings, REST API, workers and the static network file."""

@@ -1,0 +1,1 @@
+"""Sample CorDapps, written only against the public flow API in ``workflows``."""

@@ -1,0 +1,759 @@
+"""Sessions between flows, carried by Temporal signals.
+
+A session joins an initiating flow to the responder flow its first message
+starts on the counterparty's vnode. Each side keeps a :class:`FlowSession`
+with an inbox that restores order by sequence number and drops duplicates,
+so signals may arrive in any order and more than once.
+
+Session states, as in Corda 5.1+:
+
+- ``CREATED``: made by ``initiate_flow``; nothing sent yet (initiator only).
+- ``INITIATING``: first used. The session-initiation activity is starting the
+  responder; messages sent meanwhile queue behind the init message.
+- ``CONFIRMED``: the peer workflow exists; messages are signalled to it.
+- ``CLOSED``: ended normally. The responder sends ``close`` when it ends the
+  session with ``require_close``; the initiator's ``close()`` waits for it.
+- ``ERROR``: the counterparty failed, rejected the session, or a message
+  could not be delivered; every later call on the session raises.
+
+``send`` never waits for delivery: the envelope goes into an outbox that a
+background task signals out once the flow blocks, so the sends of one step
+share one signal. Every exit of the flow drains the outbox first
+(:meth:`SessionManager.drain`): on the dev server a signal issued in the task
+that closes the workflow would be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from workflows import naming, payloads
+from workflows.envelopes import (
+    InitiateSessionInput,
+    InitiateSessionResult,
+    LookupMemberInput,
+    LookupMemberResult,
+    MemberSummary,
+    SessionBatch,
+    SessionEnvelope,
+    SessionError,
+    SessionView,
+)
+from workflows.errors import CordaRuntimeException, CordaSessionException, SessionTimeoutException
+from workflows.identity import MemberX500Name
+
+T = TypeVar("T")
+
+MAX_BYTES_IN_FLIGHT = 3 * 1024 * 1024
+"""Bound on undelivered signal bytes, which keeps one workflow task's commands under gRPC's 4 MB."""
+
+GENERIC_FAILURE = "FLOW_FAILED"
+"""Error type sent to counterparties for a failure that is not a CordaRuntimeException."""
+
+
+class SessionState(str, Enum):
+    CREATED = "CREATED"
+    INITIATING = "INITIATING"
+    CONFIRMED = "CONFIRMED"
+    CLOSED = "CLOSED"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class FlowInfo:
+    """The protocol and the version the two sides of a session agreed on."""
+
+    protocol: str
+    protocol_version: int
+
+
+class FlowSession:
+    """One side of a session with a counterparty flow.
+
+    Obtain initiator sessions from ``FlowMessaging.initiate_flow``; a
+    responder receives its session as the argument of ``call``.
+    """
+
+    def __init__(
+        self,
+        manager: SessionManager,
+        *,
+        session_id: str,
+        counterparty: MemberX500Name,
+        role: str,
+        protocol: str,
+        protocol_versions: tuple[int, ...],
+        require_close: bool,
+        timeout_seconds: float,
+    ) -> None:
+        self._manager = manager
+        self._session_id = session_id
+        self._counterparty = counterparty
+        self._role = role
+        self._protocol = protocol
+        self._protocol_versions = protocol_versions
+        self._protocol_version: int | None = None
+        self._require_close = require_close
+        self._timeout_seconds = timeout_seconds
+        self._state = SessionState.CREATED
+        self._error: CordaSessionException | None = None
+        self._counterparty_hash: str | None = None
+        self._peer_workflow_id: str | None = None
+        self._next_send_seq = 1
+        self._next_receive_seq = 1
+        self._inbox: dict[int, SessionEnvelope] = {}
+        self._outbox: list[tuple[SessionEnvelope, int]] = []
+        self._init_task: asyncio.Task[None] | None = None
+        self._last_inbound: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"FlowSession({self._session_id}, {self._counterparty}, {self._state.value})"
+
+    @property
+    def counterparty(self) -> MemberX500Name:
+        """The X.500 name of the vnode at the other end of the session."""
+        return self._counterparty
+
+    @property
+    def session_id(self) -> str:
+        """The session's ID; the responder's workflow ID ends with it plus ``-INITIATED``."""
+        return self._session_id
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    async def send(self, payload: Any) -> None:
+        """Send a payload to the counterparty without waiting for delivery.
+
+        Raises:
+            CordaSessionException: The session is closed or errored.
+            PayloadSerializationException: The payload cannot be serialised or is too large.
+        """
+        self._check_usable("send")
+        try:
+            payload_type, text = payloads.encode(payload)
+        except CordaRuntimeException as error:
+            raise type(error)(f"{error.message} (session {self._session_id} with {self._counterparty})") from error
+        # Checked before the session opens, so an oversized first message starts no responder.
+        seq = self._next_send_seq + (1 if self._state is SessionState.CREATED else 0)
+        envelope = self._envelope("data", seq, payload_type=payload_type, payload=text)
+        size = self._checked_size(envelope)
+        await self._manager.ensure_initiated(self)
+        self._check_usable("send")
+        self._append(envelope.model_copy(update={"seq": self._next_send_seq}), size)
+
+    async def receive(self, receive_type: type[T]) -> T:
+        """Wait for the next message from the counterparty and return it as ``receive_type``.
+
+        Raises:
+            CordaSessionException: The session is closed or errored, or the
+                counterparty failed or ended the session.
+            PayloadTypeMismatchException: The message is of another type.
+        """
+        return (await self._manager.receive_all([(self, receive_type)]))[0]
+
+    async def send_and_receive(self, receive_type: type[T], payload: Any) -> T:
+        """Send a payload, then wait for the counterparty's answer as ``receive_type``."""
+        await self.send(payload)
+        return await self.receive(receive_type)
+
+    async def close(self) -> None:
+        """Close the session, as Corda 5.1+ does.
+
+        The initiator waits for the responder to close its side when the
+        session requires it; the responder sends that close. Closing a closed
+        session does nothing. Closing with unread messages errors the session.
+        """
+        if self._state is SessionState.CLOSED:
+            return
+        if self._state is SessionState.ERROR:
+            raise self._closing_error()
+        if self._state is SessionState.CREATED:
+            self._state = SessionState.CLOSED
+            return
+        if self._role == "responder":
+            self._close_as_responder()
+            return
+        if not self._require_close:
+            self._state = SessionState.CLOSED
+            return
+        await self._manager.wait(
+            lambda: self._has_next() or self._error is not None,
+            step=f"waiting for {self._counterparty} to close session {self._session_id}",
+        )
+        if self._error is not None:
+            raise self._closing_error()
+        envelope = self._inbox[self._next_receive_seq]
+        if envelope.kind == "close":
+            self._take_next()
+            self._state = SessionState.CLOSED
+            return
+        if envelope.kind == "error":
+            self._take_next()
+            self._fail_from_counterparty(envelope)
+            raise self._closing_error()
+        self._fail_with_unread_data()
+        raise self._closing_error()
+
+    async def get_counterparty_flow_info(self) -> FlowInfo:
+        """Return the protocol and version the counterparty's flow runs, starting it if needed."""
+        if self._protocol_version is None:
+            self._check_usable("get the counterparty flow info of")
+            await self._manager.ensure_initiated(self)
+            await self._manager.wait(
+                lambda: self._protocol_version is not None or self._error is not None,
+                step=f"waiting for {self._counterparty} to start its responder",
+            )
+            if self._protocol_version is None:
+                raise self._error_or_closed("get the counterparty flow info of")
+        return FlowInfo(protocol=self._protocol, protocol_version=self._protocol_version)
+
+    # Framework side: used by SessionManager and the flow host.
+
+    def _view(self) -> SessionView:
+        return SessionView(
+            session_id=self._session_id,
+            counterparty=str(self._counterparty),
+            state=self._state.value,
+            role="initiator" if self._role == "initiator" else "responder",
+        )
+
+    def _is_open(self) -> bool:
+        return self._state in (SessionState.INITIATING, SessionState.CONFIRMED)
+
+    def _deadline(self) -> datetime | None:
+        if not self._is_open() or self._last_inbound is None:
+            return None
+        return self._last_inbound + timedelta(seconds=self._timeout_seconds)
+
+    def _check_usable(self, operation: str) -> None:
+        if self._state in (SessionState.CLOSED, SessionState.ERROR):
+            raise self._error_or_closed(operation)
+
+    def _error_or_closed(self, operation: str) -> CordaSessionException:
+        if self._error is not None:
+            return self._error
+        return self._session_error(
+            f"Cannot {operation} session {self._session_id} with {self._counterparty}: the session is closed"
+        )
+
+    def _closing_error(self) -> CordaSessionException:
+        cause = self._error.message if self._error is not None else "the session is in error"
+        return self._session_error(f"Failed to close session {self._session_id} with {self._counterparty}: {cause}")
+
+    def _session_error(self, message: str) -> CordaSessionException:
+        return CordaSessionException(message, session_id=self._session_id, counterparty=str(self._counterparty))
+
+    def _has_next(self) -> bool:
+        return self._next_receive_seq in self._inbox
+
+    def _take_next(self) -> SessionEnvelope:
+        envelope = self._inbox.pop(self._next_receive_seq)
+        self._next_receive_seq += 1
+        return envelope
+
+    def _accept(self, envelope: SessionEnvelope, now: datetime) -> bool:
+        """Put an inbound envelope in the inbox; return False for a duplicate."""
+        if envelope.seq < self._next_receive_seq or envelope.seq in self._inbox:
+            return False
+        self._inbox[envelope.seq] = envelope
+        self._last_inbound = now
+        # The init message only sets up the responder, which already has its settings.
+        while self._has_next() and self._inbox[self._next_receive_seq].kind == "init":
+            self._take_next()
+        if self._state is SessionState.CLOSED and self._role == "responder" and self._has_next():
+            self._fail_with_unread_data(reason="received data after the responder closed the session")
+        return True
+
+    def _take(self, receive_type: type[T]) -> T:
+        """Consume the next inbound message as ``receive_type``; the caller waited for one."""
+        if self._error is not None:
+            raise self._error
+        envelope = self._take_next()
+        if envelope.kind == "data":
+            return payloads.decode(
+                receive_type,
+                envelope.payload_type,
+                envelope.payload or "null",
+                context=f"on session {self._session_id} from {self._counterparty}",
+            )
+        if envelope.kind == "error":
+            self._fail_from_counterparty(envelope)
+            raise self._error  # type: ignore[misc]
+        self._state = SessionState.CLOSED
+        raise self._session_error(
+            f"Session {self._session_id} with {self._counterparty} was closed by the counterparty "
+            f"while this flow waited to receive {payloads.type_name(receive_type) if isinstance(receive_type, type) else receive_type}; "
+            "check that both flows send and receive the same number of messages"
+        )
+
+    def _enqueue(self, kind: str, **fields: Any) -> None:
+        envelope = self._envelope(kind, self._next_send_seq, **fields)
+        self._append(envelope, self._checked_size(envelope))
+
+    def _envelope(self, kind: str, seq: int, **fields: Any) -> SessionEnvelope:
+        return SessionEnvelope(
+            session_id=self._session_id,
+            seq=seq,
+            kind=kind,  # type: ignore[arg-type]
+            sender=str(self._manager.vnode),
+            reply_to=self._manager.workflow_id,
+            **fields,
+        )
+
+    def _checked_size(self, envelope: SessionEnvelope) -> int:
+        size = len(envelope.model_dump_json().encode())
+        payloads.check_size(size, what=f"The message to {self._counterparty} on session {self._session_id}")
+        return size
+
+    def _append(self, envelope: SessionEnvelope, size: int) -> None:
+        self._next_send_seq += 1
+        self._outbox.append((envelope, size))
+        self._manager.schedule_flush()
+
+    def _fail_locally(self, message: str) -> None:
+        """Move the session to ERROR for a local reason; the next blocking call raises ``message``."""
+        if self._state is SessionState.ERROR:
+            return
+        self._state = SessionState.ERROR
+        self._error = self._session_error(message)
+
+    def _fail_from_counterparty(self, envelope: SessionEnvelope) -> None:
+        error = envelope.error or SessionError(error_type=GENERIC_FAILURE, message="")
+        if error.error_type == GENERIC_FAILURE:
+            message = (
+                f"Counterparty flow on {envelope.sender} ended with an error on session {self._session_id}; "
+                "its node's logs and flow status have the details"
+            )
+        else:
+            message = f"Counterparty {envelope.sender} failed on session {self._session_id}: {error.message}"
+        self._state = SessionState.ERROR
+        self._error = self._session_error(message)
+        self._error.original_exception_class_name = error.error_type
+        self._error.original_message = error.message
+
+    def _fail_with_unread_data(self, reason: str = "it was closed with unread messages from the counterparty") -> None:
+        self._send_error(
+            SessionError(error_type=CordaSessionException.__name__, message=f"Session {self._session_id} failed: {reason}")
+        )
+        self._fail_locally(
+            f"Session {self._session_id} with {self._counterparty} failed because {reason}; "
+            "receive every message the counterparty sends before closing"
+        )
+
+    def _send_error(self, error: SessionError) -> None:
+        if self._state in (SessionState.CREATED, SessionState.ERROR):
+            return
+        self._enqueue("error", error=error)
+
+    def _close_as_responder(self) -> None:
+        if self._has_next() and self._inbox[self._next_receive_seq].kind == "error":
+            self._fail_from_counterparty(self._take_next())
+            raise self._closing_error()
+        if self._has_next() or self._inbox:
+            self._fail_with_unread_data()
+            raise self._closing_error()
+        if self._require_close:
+            self._enqueue("close")
+        self._state = SessionState.CLOSED
+
+
+class SessionManager:
+    """A flow's sessions, their outbound delivery, and the waits that observe the session deadline."""
+
+    def __init__(self, *, vnode: MemberX500Name, workflow_id: str, flow_id: str) -> None:
+        self.vnode = vnode
+        self.workflow_id = workflow_id
+        self.flow_id = flow_id
+        self._sessions: dict[str, FlowSession] = {}
+        self._early: dict[str, list[SessionEnvelope]] = {}
+        self._members: dict[str, MemberSummary | None] = {}
+        self._flush_task: asyncio.Task[None] | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._bytes_in_flight = 0
+        self._watcher: asyncio.Task[None] | None = None
+        self._fatal: str | None = None
+        self.step = "starting"
+
+    @property
+    def sessions(self) -> list[FlowSession]:
+        return list(self._sessions.values())
+
+    # Creating sessions.
+
+    def create_initiator_session(
+        self,
+        counterparty: MemberX500Name,
+        *,
+        protocol: str,
+        versions: tuple[int, ...],
+        require_close: bool,
+        timeout_seconds: float,
+    ) -> FlowSession:
+        session = FlowSession(
+            self,
+            session_id=str(workflow.uuid4()),
+            counterparty=counterparty,
+            role="initiator",
+            protocol=protocol,
+            protocol_versions=versions,
+            require_close=require_close,
+            timeout_seconds=timeout_seconds,
+        )
+        self._sessions[session.session_id] = session
+        return session
+
+    def create_responder_session(
+        self,
+        *,
+        session_id: str,
+        initiator: MemberX500Name,
+        initiator_workflow_id: str,
+        protocol: str,
+        protocol_version: int,
+        require_close: bool,
+        timeout_seconds: float,
+    ) -> FlowSession:
+        session = FlowSession(
+            self,
+            session_id=session_id,
+            counterparty=initiator,
+            role="responder",
+            protocol=protocol,
+            protocol_versions=(protocol_version,),
+            require_close=require_close,
+            timeout_seconds=timeout_seconds,
+        )
+        session._protocol_version = protocol_version
+        session._peer_workflow_id = initiator_workflow_id
+        session._state = SessionState.CONFIRMED
+        now = workflow.now()
+        session._last_inbound = now
+        self._sessions[session_id] = session
+        for envelope in self._early.pop(session_id, []):
+            session._accept(envelope, now)
+        self._ensure_watcher()
+        return session
+
+    async def ensure_initiated(self, session: FlowSession) -> None:
+        """Queue the init message of a session on its first use, after checking its counterparty."""
+        if session._state is not SessionState.CREATED:
+            return
+        member = await self.lookup_member(session.counterparty)
+        if session._state is not SessionState.CREATED:
+            return
+        if member is None:
+            session._fail_locally(
+                f"Cannot open session {session.session_id}: {session.counterparty} is not a member of this "
+                "network; check the name against GET /members"
+            )
+            raise session._error  # type: ignore[misc]
+        session._counterparty_hash = member.short_hash
+        session._state = SessionState.INITIATING
+        session._last_inbound = workflow.now()
+        session._enqueue(
+            "init",
+            protocol=session._protocol,
+            protocol_versions=list(session._protocol_versions),
+            require_close=session._require_close,
+            timeout_seconds=session._timeout_seconds,
+        )
+        workflow.logger.info(
+            "Opening session %s to %s on protocol %s",
+            session.session_id,
+            session.counterparty,
+            session._protocol,
+            extra=self._log_context(session.session_id),
+        )
+        self._ensure_watcher()
+
+    async def lookup_member(self, name: MemberX500Name) -> MemberSummary | None:
+        key = str(name)
+        if key not in self._members:
+            result = await workflow.execute_local_activity(
+                naming.LOOKUP_MEMBER_ACTIVITY,
+                LookupMemberInput(name=key),
+                result_type=LookupMemberResult,
+                start_to_close_timeout=timedelta(seconds=10),
+            )
+            self._members[key] = result.member
+        return self._members[key]
+
+    # Inbound messages.
+
+    def on_batch(self, batch: SessionBatch) -> None:
+        """Take in the envelopes of one session signal; runs as a synchronous signal handler."""
+        now = workflow.now()
+        for envelope in batch.envelopes:
+            session = self._sessions.get(envelope.session_id)
+            if session is None:
+                # A responder's first messages arrive with its start, before its session exists.
+                self._early.setdefault(envelope.session_id, []).append(envelope)
+                continue
+            if not session._accept(envelope, now):
+                workflow.logger.debug(
+                    "Dropped duplicate message %d on session %s",
+                    envelope.seq,
+                    envelope.session_id,
+                    extra=self._log_context(envelope.session_id),
+                )
+
+    async def receive_all(self, wanted: list[tuple[FlowSession, type[Any]]]) -> list[Any]:
+        """Wait until every session has a message or has ended, then take one message from each.
+
+        Raises:
+            CordaRuntimeException: One or more sessions failed; raised only
+                once every session has delivered or ended.
+        """
+        for session, _ in wanted:
+            session._check_usable("receive from")
+        for session, _ in wanted:
+            await self.ensure_initiated(session)
+        names = ", ".join(str(session.counterparty) for session, _ in wanted)
+        await self.wait(
+            lambda: all(session._has_next() or session._error is not None for session, _ in wanted),
+            step=f"waiting for messages from {names}",
+        )
+        results: list[Any] = []
+        failures: list[CordaRuntimeException] = []
+        for session, receive_type in wanted:
+            try:
+                results.append(session._take(receive_type))
+            except CordaRuntimeException as error:
+                failures.append(error)
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise CordaRuntimeException(
+                f"Failed to receive from {len(failures)} sessions: " + " | ".join(e.message for e in failures)
+            )
+        return results
+
+    # Waiting, under the session deadline.
+
+    async def wait(self, ready: Callable[[], bool], *, step: str) -> None:
+        """Wait until ``ready()`` holds; raise if the session deadline passes first."""
+        self._check_fatal()
+        if not ready():
+            self.set_step(step)
+            await workflow.wait_condition(lambda: ready() or self._fatal is not None)
+            self._check_fatal()
+            self.set_step("running")
+
+    async def sleep(self, duration: timedelta) -> None:
+        """Wait on a durable timer; the session deadline still applies to open sessions."""
+        self._check_fatal()
+        self.set_step(f"sleeping for {duration}")
+        try:
+            await workflow.wait_condition(lambda: self._fatal is not None, timeout=duration)
+        except asyncio.TimeoutError:
+            pass
+        self._check_fatal()
+        self.set_step("running")
+
+    def set_step(self, step: str) -> None:
+        self.step = step
+        workflow.set_current_details(step)
+
+    def _check_fatal(self) -> None:
+        if self._fatal is not None:
+            raise SessionTimeoutException(self._fatal)
+
+    def _deadline(self) -> tuple[datetime, FlowSession] | None:
+        deadlines = [(d, s) for s in self._sessions.values() if (d := s._deadline()) is not None]
+        return min(deadlines, key=lambda item: item[0], default=None)
+
+    def _ensure_watcher(self) -> None:
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch_deadline())
+
+    async def _watch_deadline(self) -> None:
+        """Fail the flow once an open session has had no inbound message for its timeout.
+
+        One timer covers every wait: inbound messages only move the deadline
+        later, so the timer is restarted when it fires early rather than on
+        every message.
+        """
+        while True:
+            earliest = self._deadline()
+            if earliest is None:
+                await workflow.wait_condition(lambda: self._deadline() is not None)
+                continue
+            deadline, session = earliest
+            now = workflow.now()
+            if now >= deadline:
+                self._fatal = (
+                    f"Session {session.session_id} with {session.counterparty} timed out: no message received "
+                    f"for {session._timeout_seconds:g} s (session timeout) while the session was open; "
+                    "check that the counterparty's vnode is running and that both flows agree on who sends next"
+                )
+                workflow.logger.warning(self._fatal, extra=self._log_context(session.session_id))
+                return
+            try:
+                await workflow.wait_condition(
+                    lambda: (current := self._deadline()) is None or current[0] < deadline,
+                    timeout=deadline - now,
+                    timeout_summary="session timeout",
+                )
+            except asyncio.TimeoutError:
+                pass
+
+    # Outbound delivery.
+
+    def schedule_flush(self) -> None:
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        """Signal every queued envelope to its peer workflow, or start the responders first."""
+        while True:
+            batches = list(self._take_ready_batches())
+            if not batches:
+                return
+            for target, envelopes, size in batches:
+                if self._deliveries and self._bytes_in_flight + size > MAX_BYTES_IN_FLIGHT:
+                    await asyncio.gather(*self._deliveries)
+                self._start_delivery(target, envelopes, size)
+
+    def _take_ready_batches(self) -> Iterable[tuple[str, list[SessionEnvelope], int]]:
+        for session in self._sessions.values():
+            if not session._outbox:
+                continue
+            if session._peer_workflow_id is None:
+                if session._init_task is None:
+                    envelopes, _ = self._take_batch(session)
+                    session._init_task = asyncio.create_task(self._initiate(session, envelopes))
+                continue
+            while session._outbox:
+                envelopes, size = self._take_batch(session)
+                yield session._peer_workflow_id, envelopes, size
+
+    @staticmethod
+    def _take_batch(session: FlowSession) -> tuple[list[SessionEnvelope], int]:
+        limit = payloads.MAX_MESSAGE_BYTES - payloads.BATCH_OVERHEAD_BYTES
+        envelopes: list[SessionEnvelope] = []
+        total = 0
+        while session._outbox and (not envelopes or total + session._outbox[0][1] <= limit):
+            envelope, size = session._outbox.pop(0)
+            envelopes.append(envelope)
+            total += size
+        return envelopes, total
+
+    def _start_delivery(self, target: str, envelopes: list[SessionEnvelope], size: int) -> None:
+        self._bytes_in_flight += size
+        task = asyncio.create_task(self._deliver(target, envelopes, size))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, target: str, envelopes: list[SessionEnvelope], size: int) -> None:
+        try:
+            await workflow.get_external_workflow_handle(target).signal(
+                naming.SESSION_SIGNAL, SessionBatch(envelopes=envelopes)
+            )
+        except Exception as error:  # noqa: BLE001 - any failure errors the sessions it carried
+            for envelope in envelopes:
+                session = self._sessions.get(envelope.session_id)
+                if session is None or envelope.kind == "error":
+                    continue
+                workflow.logger.warning(
+                    "Could not deliver message %d on session %s to %s: %s",
+                    envelope.seq,
+                    envelope.session_id,
+                    target,
+                    error,
+                    extra=self._log_context(envelope.session_id),
+                )
+                session._fail_locally(
+                    f"Could not deliver a message on session {session.session_id} to {session.counterparty}: "
+                    "its flow has already ended"
+                )
+        finally:
+            self._bytes_in_flight -= size
+
+    async def _initiate(self, session: FlowSession, envelopes: list[SessionEnvelope]) -> None:
+        """Run the session-initiation activity on the counterparty's task queue."""
+        assert session._counterparty_hash is not None
+        try:
+            result = await workflow.execute_activity(
+                naming.INITIATE_SESSION_ACTIVITY,
+                InitiateSessionInput(
+                    counterparty=str(session.counterparty),
+                    initiator_flow_id=self.flow_id,
+                    batch=SessionBatch(envelopes=envelopes),
+                ),
+                result_type=InitiateSessionResult,
+                task_queue=naming.task_queue(session._counterparty_hash),
+                schedule_to_close_timeout=timedelta(seconds=session._timeout_seconds),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+                summary=f"start responder for session {session.session_id} on {session.counterparty}",
+            )
+        except ActivityError as error:
+            cause = error.cause.message if error.cause is not None and hasattr(error.cause, "message") else str(error)
+            session._fail_locally(
+                f"Could not start the responder flow for session {session.session_id} on "
+                f"{session.counterparty}: {cause}"
+            )
+            return
+        if result.rejection is not None:
+            workflow.logger.warning(result.rejection, extra=self._log_context(session.session_id))
+            session._fail_locally(result.rejection)
+            return
+        session._peer_workflow_id = result.responder_workflow_id
+        session._protocol_version = result.protocol_version
+        if session._state is SessionState.INITIATING:
+            session._state = SessionState.CONFIRMED
+        self.schedule_flush()
+
+    # Leaving the flow.
+
+    async def close_all(self) -> None:
+        """Close every session still open, as Corda does when a flow returns."""
+        for session in list(self._sessions.values()):
+            if session._state not in (SessionState.CLOSED, SessionState.ERROR):
+                await session.close()
+
+    def error_all(self, error: BaseException) -> None:
+        """Send an error to every open session: a CordaRuntimeException's message, or a generic one."""
+        if isinstance(error, CordaRuntimeException):
+            session_error = SessionError(error_type=type(error).__name__, message=error.message)
+        else:
+            session_error = SessionError(error_type=GENERIC_FAILURE, message="")
+        for session in self._sessions.values():
+            if session._is_open():
+                session._send_error(session_error)
+                session._fail_locally(f"The flow failed: {error}")
+
+    async def drain(self) -> None:
+        """Wait until every queued message was signalled and every responder start finished."""
+        while True:
+            if any(session._outbox and session._peer_workflow_id is not None for session in self._sessions.values()):
+                self.schedule_flush()
+            pending = [
+                task
+                for task in (
+                    self._flush_task,
+                    *(session._init_task for session in self._sessions.values()),
+                    *self._deliveries,
+                )
+                if task is not None and not task.done()
+            ]
+            if not pending:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def views(self) -> list[SessionView]:
+        return [session._view() for session in self._sessions.values()]
+
+    def _log_context(self, session_id: str | None = None) -> dict[str, Any]:
+        return {"flow_id": self.flow_id, "vnode": str(self.vnode), "session_id": session_id or "-"}
