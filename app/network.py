@@ -89,7 +89,9 @@ def _read_text(read: Callable[..., str], source: str) -> str:
         return read(encoding="utf-8")
     except FileNotFoundError:
         raise NetworkFileError(
-            source, "was not found, so check the path, or pass no path to use the packaged default network"
+            source,
+            "was not found, so check the path, "
+            "or pass no path to use the packaged default network",
         ) from None
     except UnicodeDecodeError as error:
         raise NetworkFileError(source, f"is not UTF-8 text: {error}") from None
@@ -114,8 +116,8 @@ class _DuplicateKeyError(ValueError):
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json.loads keeps the last of two equal keys without a word, which would
-    # hide an edit made to the wrong copy.
+    # json.loads silently keeps the last of two equal keys, which would hide
+    # an edit made to the wrong copy.
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
@@ -140,7 +142,7 @@ def _describe_error(error: Any) -> list[str]:
         return [f"{location}: {error['msg']}"]
 
     # Our validators raise complete sentences, so pydantic's "Value error, "
-    # prefix is left out, and each problem of the whole network gets its own line.
+    # prefix is dropped. Each network-wide problem gets a line of its own.
     cause = error["ctx"]["error"]
     if isinstance(cause, InvalidNetworkError):
         return [f"{location}: {problem}" for problem in cause.problems]

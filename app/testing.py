@@ -145,12 +145,12 @@ class TestNetwork:
         return await handle.query(naming.STATUS_QUERY, result_type=FlowStatusView)
 
     async def responder_ids(self, workflow_id: str) -> list[str]:
-        """Return the workflow IDs of the responders of a flow's sessions, in the order it opened them."""
+        """Return the workflow IDs of the responders of the sessions a flow opened, in the order it created them."""
         view = await self.sessions(workflow_id)
         return [
             naming.responder_workflow_id(self.short_hash(session.counterparty), session.session_id)
             for session in view.sessions
-            if session.role == "initiator"
+            if session.role == "initiator" and session.state != "CREATED"
         ]
 
 

@@ -125,7 +125,7 @@ _RFC2253_SPECIALS = frozenset(',=+<>#;"\\')
 
 
 class InvalidX500NameError(ValueError):
-    """An X.500 name that Corda would reject as a member name.
+    """Error raised for an X.500 name that Corda would reject as a member name.
 
     Attributes:
         name_text: The rejected name as the caller gave it.
@@ -212,7 +212,7 @@ class MemberX500Name:
             InvalidX500NameError: If any value breaks a Corda rule. The message
                 lists every problem.
         """
-        given = {
+        raw_values = {
             "CN": common_name,
             "OU": organization_unit,
             "O": organization,
@@ -220,9 +220,9 @@ class MemberX500Name:
             "ST": state,
             "C": country,
         }
-        values, problems = _validate_values(given)
+        values, problems = _validate_values(raw_values)
         if problems:
-            raise InvalidX500NameError(_describe_values(given), problems)
+            raise InvalidX500NameError(_describe_values(raw_values), problems)
         self._assign(values)
 
     @classmethod
@@ -260,8 +260,8 @@ class MemberX500Name:
         except _SyntaxProblem as problem:
             raise InvalidX500NameError(text, [str(problem)]) from None
 
-        given, problems = _collect_attributes(rdns)
-        values, value_problems = _validate_values(given)
+        raw_values, problems = _collect_attributes(rdns)
+        values, value_problems = _validate_values(raw_values)
         problems.extend(value_problems)
         if problems:
             raise InvalidX500NameError(text, problems)
@@ -383,7 +383,7 @@ def _restore_name(*values: str | None) -> MemberX500Name:
 
 
 def _validate_values(
-    given: Mapping[str, object],
+    raw_values: Mapping[str, object],
 ) -> tuple[dict[str, str | None], list[str]]:
     """Trim and check the value of each of the six attributes.
 
@@ -391,12 +391,12 @@ def _validate_values(
     """
     values: dict[str, str | None] = {}
     problems: list[str] = []
-    missing = [keyword for keyword in _MANDATORY_KEYWORDS if given.get(keyword) is None]
+    missing = [keyword for keyword in _MANDATORY_KEYWORDS if raw_values.get(keyword) is None]
     if missing:
         problems.append(_describe_missing(missing))
 
     for keyword, _ in _ATTRIBUTES:
-        raw = given.get(keyword)
+        raw = raw_values.get(keyword)
         values[keyword] = None
         if raw is None:
             continue
@@ -486,7 +486,10 @@ def _check_backslashes(values: Mapping[str, str | None]) -> list[str]:
 
 def _escape_rfc2253(value: str) -> str:
     # The value is trimmed, so only the characters below need a backslash.
-    return "".join(f"\\{character}" if character in _RFC2253_SPECIALS else character for character in value)
+    escaped = [
+        f"\\{character}" if character in _RFC2253_SPECIALS else character for character in value
+    ]
+    return "".join(escaped)
 
 
 def _java_separator_positions(text: str) -> list[int]:
@@ -519,7 +522,7 @@ def _collect_attributes(
     the '#' hex form. The first value of a duplicated attribute is kept, so
     that its value can still be checked.
     """
-    given: dict[str, object] = {}
+    raw_values: dict[str, object] = {}
     counts: dict[str, int] = {}
     problems: list[str] = []
     for rdn in rdns:
@@ -546,14 +549,15 @@ def _collect_attributes(
                     "but a member name needs text values"
                 )
                 value = ""
-            given[keyword] = _drop_enclosing_quotes(value.strip(_JAVA_TRIM_CHARACTERS))
+            raw_values[keyword] = _drop_enclosing_quotes(value.strip(_JAVA_TRIM_CHARACTERS))
 
     for keyword, count in counts.items():
         if count > 1:
             problems.append(
-                f"attribute {keyword} appears {count} times, but each attribute may appear only once"
+                f"attribute {keyword} appears {count} times, "
+                "but each attribute may appear only once"
             )
-    return given, problems
+    return raw_values, problems
 
 
 def _canonical_keyword(written: str) -> str | None:
@@ -578,9 +582,9 @@ def _drop_enclosing_quotes(value: str) -> str:
     return value
 
 
-def _describe_values(given: Mapping[str, object]) -> str:
+def _describe_values(raw_values: Mapping[str, object]) -> str:
     return ", ".join(
-        f"{keyword}={value}" for keyword, value in given.items() if value is not None
+        f"{keyword}={value}" for keyword, value in raw_values.items() if value is not None
     )
 
 
@@ -601,7 +605,8 @@ def _quote_value(value: str) -> str:
     The value is already trimmed, so it cannot start or end with a space.
     """
     if len(value) > 1 and value[0] == '"' and value[-1] == '"':
-        # Java treats such a value as already quoted: it escapes only the inside.
+        # Java treats such a value as already quoted, and escapes only the
+        # characters between the quotes.
         return '"' + _escape_inside_quotes(value[1:-1]) + '"'
 
     escaped = _escape_inside_quotes(value)
@@ -617,16 +622,17 @@ def _escape_inside_quotes(text: str) -> str:
 
 
 class _SyntaxProblem(Exception):
-    """Raised inside the parser; parse() turns it into InvalidX500NameError."""
+    """Raised inside the parser. MemberX500Name.parse() turns it into InvalidX500NameError."""
 
 
 class _DistinguishedNameParser:
-    """Recursive-descent parser for RFC 2253 and RFC 1779 distinguished names.
+    """Parser for distinguished names in RFC 2253 and RFC 1779 syntax.
 
-    It accepts what Java's ``X500Principal(String)`` accepts for the six
-    member attributes. It rejects unescaped ``<``, ``>`` and ``"`` inside an
-    unquoted value, and a backslash followed by anything other than a special
-    character or two hex digits. Hex-escaped bytes must form valid UTF-8.
+    It follows the syntax that Java's ``X500Principal(String)`` accepts. So it
+    rejects unescaped ``<``, ``>`` and ``"`` inside an unquoted value, and a
+    backslash followed by anything other than a special character or two hex
+    digits. Unlike Java, which substitutes U+FFFD, it rejects hex-escaped bytes
+    that are not valid UTF-8.
     """
 
     def __init__(self, text: str) -> None:
@@ -715,7 +721,10 @@ class _DistinguishedNameParser:
         while not self._at_end() and self._peek() in _HEX_DIGITS:
             self._position += 1
         if self._position == start:
-            self._fail("'#' starts a hex-encoded value, but no hex digits follow, so write '\\#' for a literal '#'")
+            self._fail(
+                "'#' starts a hex-encoded value, but no hex digits follow, "
+                "so write '\\#' for a literal '#'"
+            )
 
     def _parse_unquoted_value(self) -> str:
         builder = _ValueBuilder(self)
@@ -727,7 +736,10 @@ class _DistinguishedNameParser:
                 builder.add_escape(self._read_escape())
                 continue
             if character in '"<>':
-                self._fail(f"{character!r} must be escaped as '\\{character}' or the value put in double quotes")
+                self._fail(
+                    f"{character!r} must be escaped as '\\{character}' "
+                    "or the value put in double quotes"
+                )
             builder.add_character(character)
             self._position += 1
         return builder.finish()

@@ -87,10 +87,15 @@ class NetworkMember(_NetworkModel):
     @classmethod
     def _check_module_names(cls, cordapps: list[str]) -> list[str]:
         invalid = [name for name in cordapps if not _is_module_name(name)]
+        if len(invalid) == 1:
+            raise ValueError(
+                f"{invalid[0]!r} is not a valid Python module name, "
+                "so use dotted identifiers such as 'cordapps.quotes'"
+            )
         if invalid:
             raise ValueError(
-                f"{', '.join(repr(name) for name in invalid)} cannot be imported as a Python "
-                "module, so use dotted identifiers such as 'cordapps.quotes'"
+                f"{', '.join(repr(name) for name in invalid)} are not valid Python module "
+                "names, so use dotted identifiers such as 'cordapps.quotes'"
             )
         return cordapps
 
@@ -166,7 +171,9 @@ class StaticNetwork(_NetworkModel):
     @classmethod
     def _check_group_id(cls, group_id: str) -> str:
         if not group_id.strip():
-            raise ValueError("the group ID is blank, so give the group a name such as 'accord-dev-group'")
+            raise ValueError(
+                "the group ID is blank, so give the group a name such as 'accord-dev-group'"
+            )
         return group_id
 
     @model_validator(mode="after")
@@ -226,7 +233,8 @@ class StaticNetwork(_NetworkModel):
         if self.member(notary.service_name) is not None:
             problems.append(
                 f"the notary service name {str(notary.service_name)!r} is also a member name, "
-                "so give the service a name of its own, such as 'CN=NotaryService, O=R3, L=London, C=GB'"
+                "so give the service a name of its own, "
+                "such as 'CN=NotaryService, O=R3, L=London, C=GB'"
             )
         return problems
 
@@ -272,8 +280,8 @@ class StaticNetwork(_NetworkModel):
         Raises:
             InvalidX500NameError: If ``name`` is a string that is not a valid member name.
         """
-        wanted = _as_name(name)
-        return next((member for member in self.members if member.name == wanted), None)
+        requested = _as_name(name)
+        return next((member for member in self.members if member.name == requested), None)
 
     def member_by_short_hash(self, short_hash: str) -> NetworkMember | None:
         """Find the member whose vnode has this short hash.
@@ -283,9 +291,9 @@ class StaticNetwork(_NetworkModel):
         Returns:
             The member, or None if no member's vnode has that short hash.
         """
-        wanted = short_hash.upper()
+        requested = short_hash.upper()
         return next(
-            (member for member in self.members if self.short_hash(member.name) == wanted),
+            (member for member in self.members if self.short_hash(member.name) == requested),
             None,
         )
 

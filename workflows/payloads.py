@@ -45,7 +45,7 @@ def encode(value: Any) -> tuple[str, str]:
         PayloadSerializationException: The value's type has no JSON form.
     """
     try:
-        text = pydantic_core.to_json(value, bytes_mode="base64").decode()
+        text = pydantic_core.to_json(value, bytes_mode="base64", fallback=_custom_type_to_json).decode()
     except (pydantic_core.PydanticSerializationError, TypeError, ValueError) as error:
         raise PayloadSerializationException(
             f"Cannot serialise a payload of type {type_name(type(value))}: {error}. "
@@ -93,6 +93,13 @@ def check_size(size: int, *, what: str) -> None:
             f"(Temporal rejects payloads over {MAX_MESSAGE_BYTES} bytes); "
             "send a reference to the data, or split it into several messages"
         )
+
+
+def _custom_type_to_json(value: Any) -> Any:
+    """Serialise a value of a type with its own pydantic schema, such as MemberX500Name."""
+    if hasattr(type(value), "__get_pydantic_core_schema__"):
+        return TypeAdapter(type(value)).dump_python(value, mode="json")
+    raise TypeError(f"Unable to serialise unknown type: {type_name(type(value))}")
 
 
 def _accepted_type_names(expected: Any) -> frozenset[str] | None:
