@@ -297,3 +297,12 @@ class OpenWithoutInitiatingFlow(ClientStartableFlow):
     async def call(self, request_body: ClientRequestBody) -> str:
         self.flow_messaging.initiate_flow("CN=Bob, OU=Test Dept, O=R3, L=London, C=GB")
         return "opened"
+
+
+class LateImportFlow(ClientStartableFlow):
+    """Imports a CorDapp module inside call, which Temporal's sandbox reports as a dynamic import."""
+
+    async def call(self, request_body: ClientRequestBody) -> str:
+        import tests.cordapps.lazy_helper as lazy_helper
+
+        return lazy_helper.GREETING

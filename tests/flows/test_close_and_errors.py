@@ -165,3 +165,10 @@ async def test_services_are_injected(flow_network: TestNetwork) -> None:
     assert f'"short_hash":"{flow_network.short_hash("Alice")}"' in status.flow_result
     assert f'"flow_id":"{status.flow_id}"' in status.flow_result
     assert '"nobody":null' in status.flow_result
+
+
+async def test_import_while_running_fails_under_ci_warning_filter(flow_network: TestNetwork) -> None:
+    status = await flow_network.run_flow("Alice", f"{INITIATORS}.LateImportFlow", {})
+
+    assert status.flow_status == "FAILED"
+    assert "tests.cordapps.lazy_helper was imported after initial workflow load" in status.flow_error.message
