@@ -11,7 +11,7 @@ from workflows.membership import StaticNetwork
 
 
 class MembershipActivities:
-    """Answers member lookups from the network every worker loads at start."""
+    """Member lookups against the static network that every worker loads at start."""
 
     def __init__(self, network: StaticNetwork) -> None:
         self._network = network

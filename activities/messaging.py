@@ -43,7 +43,7 @@ class SessionActivities:
 
     @activity.defn(name=naming.INITIATE_SESSION_ACTIVITY)
     async def initiate_session(self, request: InitiateSessionInput) -> InitiateSessionResult:
-        """Start the responder for a session's init message, or say why none can run.
+        """Start the responder for a session's init message, or return why none can run.
 
         Idempotent: a retry finds the responder already started (conflict
         policy USE_EXISTING) and signals the same envelopes again, which its

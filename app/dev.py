@@ -49,6 +49,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 
 from app.binaries import temporal_cli
+from app.demo import DemoOutcome, all_as_expected, format_table, run_demo
 from app.devserver import RETENTION_DAYS, search_attribute_args, server_args
 from app.worker import connect, ensure_search_attributes
 from workflows import naming
@@ -76,8 +77,8 @@ WORKER_STOP_TIMEOUT = 20.0
 SERVER_STOP_TIMEOUT = 20.0
 
 
-class StartupError(RuntimeError):
-    """A part of the embedded stack failed to start; the message says which and what to do."""
+class StackError(RuntimeError):
+    """A part of the embedded stack failed to start or exited on its own; the message says which and what to do."""
 
 
 class StackStopped(Exception):
@@ -152,7 +153,7 @@ class DevStack:
         """Start the server, the workers and the API, each after the one before answers.
 
         Raises:
-            StartupError: A part did not start; the message names it and the fix.
+            StackError: A part did not start; the message names it and the fix.
         """
         check_ports_free(self.config)
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
@@ -187,7 +188,7 @@ class DevStack:
 
         Raises:
             StackStopped: ``stop`` was set first.
-            StartupError: A started part exited first; the message names it.
+            StackError: ``step`` raised it, or a started part exited first; the message names the part.
         """
         task = asyncio.ensure_future(step)
         stopped = asyncio.create_task(stop.wait())
@@ -203,7 +204,7 @@ class DevStack:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         if self.failed.is_set():
-            raise StartupError(self.failure or "A part of the embedded stack exited")
+            raise StackError(self.failure or "A part of the embedded stack exited")
         raise StackStopped()
 
     # Temporal dev server
@@ -215,7 +216,7 @@ class DevStack:
         try:
             binary = temporal_cli()
         except FileNotFoundError as error:
-            raise StartupError(str(error)) from None
+            raise StackError(str(error)) from None
         args = [
             str(binary),
             "server",
@@ -242,7 +243,7 @@ class DevStack:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
             if self.server.process.returncode is not None:
-                raise StartupError(
+                raise StackError(
                     f"The Temporal dev server exited with code {self.server.process.returncode} during start. "
                     f"Last lines of its log {log_path}:\n{_tail(log_path)}"
                 )
@@ -250,7 +251,7 @@ class DevStack:
                 client = await asyncio.wait_for(connect(config.temporal_address, config.namespace), timeout=5)
             except (RuntimeError, asyncio.TimeoutError) as error:
                 if time.monotonic() > deadline:
-                    raise StartupError(
+                    raise StackError(
                         f"The Temporal dev server did not answer on {config.temporal_address} within "
                         f"{SERVER_START_TIMEOUT:.0f} s ({error}); see its log {log_path}"
                     ) from None
@@ -272,7 +273,7 @@ class DevStack:
         described = await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
         kept = described.config.workflow_execution_retention_ttl.seconds
         if kept != retention.seconds:
-            raise StartupError(
+            raise StackError(
                 f"Namespace {namespace} keeps closed workflows for {kept} s after the update to "
                 f"{retention.seconds} s; delete the state folder {self.config.state_dir} and start again"
             )
@@ -284,7 +285,7 @@ class DevStack:
     async def _start_workers(self, client: Client) -> None:
         config = self.config
         for member in config.network.members:
-            args = [*_accord_command(config), "worker", "--vnode", str(member.name), *_network_args(config)]
+            args = [*_accord_command(config, "worker"), "--vnode", str(member.name)]
             child = await self._spawn(f"worker for {_label(member.name)}", args)
             self.workers.append(child)
             logger.info("Started the worker for %s (pid %d)", member.name, child.pid)
@@ -297,7 +298,7 @@ class DevStack:
         while waiting:
             for pid, (child, task_queue) in list(waiting.items()):
                 if child.process.returncode is not None:
-                    raise StartupError(
+                    raise StackError(
                         f"The {child.name} exited with code {child.process.returncode} during start; "
                         "its log lines above say why"
                     )
@@ -308,7 +309,7 @@ class DevStack:
                 break
             if time.monotonic() > deadline:
                 names = ", ".join(child.name for child, _ in waiting.values())
-                raise StartupError(
+                raise StackError(
                     f"No poller appeared within {WORKER_START_TIMEOUT:.0f} s for: {names}; "
                     "check their log lines above for errors"
                 )
@@ -318,15 +319,7 @@ class DevStack:
 
     async def _start_api(self) -> None:
         config = self.config
-        args = [
-            *_accord_command(config),
-            "api",
-            *_network_args(config),
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(config.api_port),
-        ]
+        args = [*_accord_command(config, "api"), "--host", LOOPBACK, "--port", str(config.api_port)]
         self.api = await self._spawn("REST API", args)
         logger.info("Started the REST API (pid %d)", self.api.pid)
 
@@ -334,7 +327,7 @@ class DevStack:
         async with httpx.AsyncClient(base_url=config.api_url, timeout=5) as http:
             while True:
                 if self.api.process.returncode is not None:
-                    raise StartupError(
+                    raise StackError(
                         f"The REST API exited with code {self.api.process.returncode} during start; "
                         "its log lines above say why"
                     )
@@ -346,7 +339,7 @@ class DevStack:
                 except httpx.TransportError as error:
                     problem = f"{type(error).__name__}: {error}"
                 if time.monotonic() > deadline:
-                    raise StartupError(
+                    raise StackError(
                         f"The REST API did not serve {config.api_url}/openapi.json within "
                         f"{API_START_TIMEOUT:.0f} s (last answer: {problem}); check its log lines above"
                     )
@@ -381,7 +374,7 @@ class DevStack:
         except OSError as error:
             if log_file is not None:
                 log_file.close()
-            raise StartupError(f"Cannot start the {name} ({args[0]}): {error}") from error
+            raise StackError(f"Cannot start the {name} ({args[0]}): {error}") from error
         child = ChildProcess(name, process, log_file)
         self._watchers.append(asyncio.create_task(self._watch(child)))
         return child
@@ -396,11 +389,67 @@ class DevStack:
         self.failed.set()
 
 
+async def serve(config: DevConfig, stop: asyncio.Event, *, demo: bool = False, exit_after_demo: bool = False) -> int:
+    """Run the embedded stack until ``stop`` is set, and the demo once it is up when asked.
+
+    Returns:
+        The exit code: 0 after a requested stop, or after a demo whose flows
+        all ended as expected when ``exit_after_demo`` is set; 1 when a part
+        failed to start or exited on its own, or the demo did not go as expected.
+    """
+    async with DevStack(config) as stack:
+        try:
+            await stack.run_until_stopped(stack.start(), stop)
+        except StackError as error:
+            logger.error("The embedded stack failed, so every part was stopped. %s", error)
+            return 1
+        except StackStopped:
+            return 1 if exit_after_demo else 0
+        _log_addresses(config)
+
+        if demo:
+            try:
+                outcomes = await stack.run_until_stopped(_run_demo(config), stop)
+            except StackError as error:
+                logger.error("The embedded stack failed during the demo, so every part was stopped. %s", error)
+                return 1
+            except StackStopped:
+                return 1 if exit_after_demo else 0
+            # The table is the program's output, so it goes to stdout rather than the log.
+            print(format_table(outcomes), flush=True)  # noqa: T201
+            if exit_after_demo:
+                return 0 if all_as_expected(outcomes) else 1
+
+        logger.info("Serving until Ctrl-C or SIGTERM")
+        try:
+            await stack.run_until_stopped(asyncio.Event().wait(), stop)
+        except StackError as error:
+            logger.error("The embedded stack failed, so every part was stopped. %s", error)
+            return 1
+        except StackStopped:
+            return 0
+    return 0
+
+
+async def _run_demo(config: DevConfig) -> list[DemoOutcome]:
+    users = config.network.rest_users
+    auth = (users[0].username, users[0].password) if users else None
+    return await run_demo(config.api_url, config.network, ui_url=config.ui_url, namespace=config.namespace, auth=auth)
+
+
+def _log_addresses(config: DevConfig) -> None:
+    logger.info("REST API:          %s/api/v5_2", config.api_url)
+    logger.info("API docs:          %s/docs", config.api_url)
+    logger.info("Temporal Web UI:   %s/namespaces/%s/workflows", config.ui_url, config.namespace)
+    logger.info("Temporal frontend: %s, namespace %s", config.temporal_address, config.namespace)
+    logger.info("State folder:      %s (server log %s)", config.state_dir, SERVER_LOG_FILE)
+
+
 def check_ports_free(config: DevConfig) -> None:
     """Fail before starting anything when a port of the stack is taken on 127.0.0.1.
 
     Raises:
-        StartupError: Naming the port, the part that needs it and the option that moves it.
+        StackError: Naming the port, the part that needs it and the option that moves it.
     """
     ports = (
         (config.temporal_port, "the Temporal dev server", "--temporal-port"),
@@ -410,7 +459,7 @@ def check_ports_free(config: DevConfig) -> None:
     seen: dict[int, str] = {}
     for port, part, option in ports:
         if port in seen:
-            raise StartupError(f"Port {port} is given to both {seen[port]} and {part}; give {option} another port")
+            raise StackError(f"Port {port} is given to both {seen[port]} and {part}; give {option} another port")
         seen[port] = part
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             # SO_REUSEADDR ignores connections in TIME_WAIT but not a listening socket.
@@ -419,8 +468,8 @@ def check_ports_free(config: DevConfig) -> None:
                 probe.bind((LOOPBACK, port))
             except OSError as error:
                 if error.errno != errno.EADDRINUSE:
-                    raise StartupError(f"Cannot use port {port} on {LOOPBACK} for {part}: {error}") from error
-                raise StartupError(
+                    raise StackError(f"Cannot use port {port} on {LOOPBACK} for {part}: {error}") from error
+                raise StackError(
                     f"Port {port} on {LOOPBACK} is already in use, so {part} cannot listen on it. "
                     f"Stop the program using it (often another accord dev or temporal server start-dev), "
                     f"or pass {option} with a free port"
@@ -463,9 +512,9 @@ async def _terminate(children: list[ChildProcess], timeout: float) -> None:
     await asyncio.gather(*(wait(child) for child in children))
 
 
-def _accord_command(config: DevConfig) -> list[str]:
+def _accord_command(config: DevConfig, command: str) -> list[str]:
     # ``python -m app`` works whether or not the ``accord`` script is on PATH.
-    return [sys.executable, "-m", "app", "--log-level", config.log_level]
+    return [sys.executable, "-m", "app", command, "--log-level", config.log_level, *_network_args(config)]
 
 
 def _network_args(config: DevConfig) -> list[str]:

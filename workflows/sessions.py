@@ -16,7 +16,7 @@ Session states, as in Corda 5.1+:
 - ``ERROR``: the counterparty failed, rejected the session, or a message
   could not be delivered; every later call on the session raises.
 
-``send`` never waits for delivery: the envelope goes into an outbox that a
+``send`` does not wait for delivery: the envelope goes into an outbox that a
 background task signals out once the flow blocks, so the sends of one step
 share one signal. Every exit of the flow drains the outbox first
 (:meth:`SessionManager.drain`): on the dev server a signal issued in the task
@@ -163,7 +163,7 @@ class FlowSession:
         return (await self._manager.receive_all([(self, receive_type)]))[0]
 
     async def send_and_receive(self, receive_type: type[T], payload: Any) -> T:
-        """Send a payload, then wait for the counterparty's answer as ``receive_type``."""
+        """Send a payload, then wait for the counterparty's reply as ``receive_type``."""
         await self.send(payload)
         return await self.receive(receive_type)
 
