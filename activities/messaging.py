@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 
 from workflows import naming
 from workflows.envelopes import (
+    FlowContext,
     FlowKind,
     InitiateSessionInput,
     InitiateSessionResult,
@@ -74,6 +75,7 @@ class SessionActivities:
             protocol_version=version,
             require_close=init.require_close if init.require_close is not None else True,
             session_timeout_seconds=init.timeout_seconds or self._network.session_timeout_seconds,
+            context=FlowContext(platform=init.context_platform or {}, user=init.context_user or {}),
         )
         try:
             await activity.client().start_workflow(

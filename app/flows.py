@@ -9,6 +9,7 @@ too.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from temporalio.client import (
     Client,
+    WorkflowExecution,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -161,3 +163,70 @@ def _failure_status(failure: WorkflowFailureError) -> tuple[str, str]:
     if isinstance(cause, ApplicationError):
         return "FAILED", cause.message
     return "FAILED", str(cause or failure)
+
+
+# ---------------------------------------------------------------------------
+# Listing the flows of a vnode, for ``GET /flow/{holdingIdentityShortHash}``.
+#
+# Candidates come from a visibility query on the Corda search attributes and
+# the execution status. Each is then read with flow_status_from, like a single
+# flow, and kept only if its status is the one asked for, because visibility
+# cannot tell a flow terminated with KILL_REASON (KILLED) from one terminated
+# otherwise (FAILED). Visibility lags the workflow by about a second.
+# ---------------------------------------------------------------------------
+
+_LIST_CANDIDATES = {
+    "START_REQUESTED": "ExecutionStatus = 'Running' AND CordaFlowStatus = 'START_REQUESTED'",
+    "RUNNING": "ExecutionStatus = 'Running' AND CordaFlowStatus != 'START_REQUESTED'",
+    "COMPLETED": "ExecutionStatus = 'Completed'",
+    "FAILED": "ExecutionStatus IN ('Failed', 'TimedOut', 'Terminated')",
+    "KILLED": "ExecutionStatus IN ('Canceled', 'Terminated')",
+}
+
+_LISTED_KINDS = (FlowKind.CLIENT.value, FlowKind.RESPONDER.value)
+
+_STATUS_READS_IN_PARALLEL = 16
+
+
+def flow_list_query(short_hash: str, flow_status: str | None = None) -> str:
+    """Return the visibility query for the client and responder flows of a vnode, optionally by status.
+
+    Subflows are left out. Without a status, runs that continued as new are
+    left out too, so each flow appears once.
+
+    Raises:
+        ValueError: ``flow_status`` is not one of :data:`FLOW_STATUSES`.
+    """
+    kinds = ", ".join(f"'{kind}'" for kind in _LISTED_KINDS)
+    query = f"{naming.CORDA_VNODE.name} = '{short_hash.upper()}' AND {naming.CORDA_FLOW_KIND.name} IN ({kinds})"
+    if flow_status is None:
+        return f"{query} AND ExecutionStatus != 'ContinuedAsNew'"
+    if flow_status not in _LIST_CANDIDATES:
+        raise ValueError(f"Unknown flow status {flow_status!r}; use one of {', '.join(FLOW_STATUSES)}")
+    return f"{query} AND {_LIST_CANDIDATES[flow_status]}"
+
+
+async def list_flow_statuses(
+    client: Client, short_hash: str, *, flow_status: str | None = None, ui_url: str
+) -> list[FlowStatus]:
+    """Return the statuses of a vnode's client and responder flows, newest first.
+
+    Reading a closed flow's result or error costs one history fetch, so a
+    vnode with many closed flows takes a while to list.
+
+    Raises:
+        ValueError: ``flow_status`` is not one of :data:`FLOW_STATUSES`.
+    """
+    query = flow_list_query(short_hash, flow_status)
+    executions = [execution async for execution in client.list_workflows(query)]
+    limit = asyncio.Semaphore(_STATUS_READS_IN_PARALLEL)
+
+    async def read(execution: WorkflowExecution) -> FlowStatus:
+        async with limit:
+            # flow_status_from reads only the fields a description shares with a listed execution.
+            return await flow_status_from(client, execution, ui_url=ui_url)  # type: ignore[arg-type]
+
+    statuses = await asyncio.gather(*(read(execution) for execution in executions))
+    if flow_status is None:
+        return list(statuses)
+    return [status for status in statuses if status.flow_status == flow_status]

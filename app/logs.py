@@ -121,4 +121,8 @@ def configure_logging(level: int | str = logging.INFO, *, stream: TextIO | None 
             existing.close()
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request at INFO, which would bury the demo's own lines
+    # under its status polls; DEBUG still shows them.
+    httpx_level = level if level <= logging.DEBUG else max(level, logging.WARNING)
+    logging.getLogger("httpx").setLevel(httpx_level)
     return handler

@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.external import ExternalOperationActivities
 from activities.membership import MembershipActivities
 from activities.messaging import SessionActivities
 from workflows import naming
@@ -117,6 +118,7 @@ def create_vnode_worker(
         activities=[
             SessionActivities(network, member.name, registry).initiate_session,
             MembershipActivities(network).lookup_member,
+            ExternalOperationActivities(registry).run_external_operation,
         ],
         workflow_runner=sandbox_runner(),
         max_cached_workflows=max_cached_workflows,

@@ -18,9 +18,12 @@ from workflows.flows import (
     ClientStartableFlow,
     Flow,
     ResponderFlow,
+    SubFlow,
     initiated_by,
     initiating_flow,
 )
+from workflows.context import FlowContextProperties, FlowContextPropertyError
+from workflows.external import OperationContext, external_operation
 from workflows.identity import MemberX500Name
 from workflows.services import (
     FlowEngine,
@@ -37,6 +40,8 @@ __all__ = [
     "CordaRuntimeException",
     "CordaSessionException",
     "Flow",
+    "FlowContextProperties",
+    "FlowContextPropertyError",
     "FlowEngine",
     "FlowInfo",
     "FlowMessaging",
@@ -47,11 +52,14 @@ __all__ = [
     "MemberInfo",
     "MemberLookup",
     "MemberX500Name",
+    "OperationContext",
     "PayloadSerializationException",
     "PayloadTypeMismatchException",
     "ResponderFlow",
     "SessionState",
     "SessionTimeoutException",
+    "SubFlow",
+    "external_operation",
     "initiated_by",
     "initiating_flow",
 ]

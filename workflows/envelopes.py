@@ -14,13 +14,16 @@ Session message kinds, and the session states they move to:
   The receiver moves the session to CLOSED once every message before it was read.
 - ``error``: the sender's flow failed or rejected the session; the receiver
   moves the session to ERROR and its next blocking call raises.
+- ``route``: a subflow that holds a session lent by its parent and receives
+  before it sends tells the counterparty to send to it directly. Every
+  envelope's ``reply_to`` does the same; this one carries nothing else.
 
 Sequence numbers count every kind, one space per direction, from 1.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Literal
 
@@ -47,7 +50,7 @@ class SessionEnvelope(BaseModel):
 
     session_id: str
     seq: int = Field(ge=1)
-    kind: Literal["init", "data", "close", "error"]
+    kind: Literal["init", "data", "close", "error", "route"]
     sender: str
     """Canonical X.500 name of the sending vnode."""
     reply_to: str
@@ -60,12 +63,93 @@ class SessionEnvelope(BaseModel):
     protocol_versions: list[int] | None = None
     require_close: bool | None = None
     timeout_seconds: float | None = None
+    context_platform: dict[str, str] | None = None
+    """The initiator's platform context properties at ``initiate_flow`` (init only)."""
+    context_user: dict[str, str] | None = None
+    """The initiator's user context properties at ``initiate_flow`` (init only)."""
 
 
 class SessionBatch(BaseModel):
     """The argument of the session signal: envelopes of one or more sessions, in send order."""
 
     envelopes: list[SessionEnvelope]
+
+
+class SessionSnapshot(BaseModel):
+    """One session's whole state, handed to a subflow's workflow and back with its result."""
+
+    session_id: str
+    counterparty: str
+    role: Literal["initiator", "responder"]
+    protocol: str
+    protocol_versions: list[int]
+    protocol_version: int | None
+    require_close: bool
+    timeout_seconds: float
+    state: str
+    error: SessionError | None = None
+    counterparty_hash: str | None
+    peer_workflow_id: str | None
+    peer_home_workflow_id: str | None
+    route_seq: int
+    next_send_seq: int
+    next_receive_seq: int
+    inbox: list[SessionEnvelope]
+    outbox: list[SessionEnvelope]
+    last_inbound: datetime | None
+    context_platform: dict[str, str]
+    context_user: dict[str, str]
+
+
+class FlowContext(BaseModel):
+    """A flow's context properties: platform ones set by Accord, user ones set by flows."""
+
+    platform: dict[str, str] = {}
+    user: dict[str, str] = {}
+
+
+class SubFlowInput(BaseModel):
+    """Input of a subflow's child workflow: the subflow's constructor arguments and the sessions lent to it."""
+
+    flow_id: str
+    vnode: str
+    arguments: str
+    """The constructor's bound arguments as JSON text; lent sessions appear as markers."""
+    sessions: list[SessionSnapshot]
+    context: FlowContext
+    session_timeout_seconds: float
+
+
+class SubFlowResult(BaseModel):
+    """What a subflow hands back: its result and the lent sessions' state."""
+
+    result_type: str
+    result: str
+    sessions: list[SessionSnapshot]
+
+
+class SubFlowFailure(BaseModel):
+    """Details of a failed subflow's ``ApplicationError``: the lent sessions' state, to hand back."""
+
+    error_class: str
+    message: str
+    sessions: list[SessionSnapshot]
+
+
+class ExternalOperationInput(BaseModel):
+    """Input of the activity that runs a CorDapp's external operation."""
+
+    operation: str
+    argument_type: str
+    argument: str
+    idempotency_key: str
+    flow_id: str
+    vnode: str
+
+
+class ExternalOperationResult(BaseModel):
+    result_type: str
+    result: str
 
 
 class ClientFlowInput(BaseModel):
@@ -78,6 +162,7 @@ class ClientFlowInput(BaseModel):
     request_body: str
     """The REST ``requestBody`` as raw JSON text."""
     session_timeout_seconds: float = 1800.0
+    context: FlowContext = FlowContext()
 
 
 class ResponderFlowInput(BaseModel):
@@ -92,6 +177,7 @@ class ResponderFlowInput(BaseModel):
     protocol_version: int
     require_close: bool = True
     session_timeout_seconds: float = 1800.0
+    context: FlowContext = FlowContext()
 
 
 class InitiateSessionInput(BaseModel):

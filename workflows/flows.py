@@ -5,6 +5,10 @@ REST and :class:`ResponderFlow` for flows started by a counterparty's first
 session message, and pairs them with :func:`initiating_flow` and
 :func:`initiated_by` on a protocol name.
 
+A flow runs another flow as a subflow by subclassing :class:`SubFlow` and
+calling ``flow_engine.sub_flow``; an ``@initiating_flow`` subflow opens its
+own sessions.
+
 Every concrete flow class is also a Temporal workflow type, named by the
 class's qualified name: defining the class generates a workflow class beside
 it in the same module (see :mod:`workflows.host`), so Temporal's sandbox can
@@ -16,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -57,6 +61,25 @@ class ClientStartableFlow(Flow):
 
     async def call(self, request_body: ClientRequestBody) -> str | BaseModel | None:
         """Run the flow; return a string, or a pydantic model whose JSON becomes the result."""
+        raise NotImplementedError
+
+
+class SubFlow(Flow, Generic[T]):
+    """A flow run from another flow with ``flow_engine.sub_flow``, as a child workflow.
+
+    Any constructor is allowed. Its arguments travel to the child workflow as
+    JSON, validated back by their annotations, so annotate them; sessions
+    among them (alone or in lists, tuples and dicts) are lent to the subflow
+    and handed back with their sequence marks when it returns.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> SubFlow[T]:
+        instance = super().__new__(cls)
+        instance.__accord_arguments__ = (args, kwargs)  # type: ignore[attr-defined]
+        return instance
+
+    async def call(self) -> T:
+        """Run the subflow and return its result to the calling flow."""
         raise NotImplementedError
 
 

@@ -27,15 +27,21 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
-from workflows import flows, naming, payloads
+from workflows import context, flows, naming, payloads, subflows
+from workflows.context import FlowContextProperties
 from workflows.envelopes import (
     ClientFlowInput,
     FlowKind,
     FlowStatusView,
     ResponderFlowInput,
     SessionBatch,
+    SubFlowFailure,
+    SubFlowInput,
+    SubFlowResult,
 )
 from workflows.errors import CordaRuntimeException, FlowSandboxViolationException
 from workflows.identity import MemberX500Name
@@ -67,6 +73,8 @@ def define_flow_workflow(flow_class: type) -> None:
         base: type[FlowWorkflow] = ClientFlowWorkflow
     elif issubclass(flow_class, flows.ResponderFlow):
         base = ResponderFlowWorkflow
+    elif issubclass(flow_class, flows.SubFlow):
+        base = SubFlowWorkflow
     else:
         return
     name = workflow_class_name(flow_class)
@@ -86,6 +94,12 @@ def _run_method(workflow_cls: type, base: type[FlowWorkflow]) -> Any:
             return await self._run_client(flow_input)
 
         run.__annotations__ = {"flow_input": ClientFlowInput, "return": typing.Optional[str]}
+    elif base is SubFlowWorkflow:
+
+        async def run(self: SubFlowWorkflow, flow_input: SubFlowInput) -> SubFlowResult:  # type: ignore[misc]
+            return await self._run_sub_flow(flow_input)
+
+        run.__annotations__ = {"flow_input": SubFlowInput, "return": SubFlowResult}
     else:
 
         async def run(self: ResponderFlowWorkflow, flow_input: ResponderFlowInput) -> None:  # type: ignore[misc]
@@ -107,6 +121,7 @@ class FlowWorkflow:
         # take in messages that arrive with the start, before run begins.
         self._manager = SessionManager(vnode=_PLACEHOLDER_NAME, workflow_id=workflow.info().workflow_id, flow_id="")
         self._kind = FlowKind.CLIENT
+        self._context = FlowContextProperties({}, {})
 
     @workflow.signal(name=naming.SESSION_SIGNAL)
     def on_session_batch(self, batch: SessionBatch) -> None:
@@ -131,15 +146,24 @@ class FlowWorkflow:
             "Flow %s started as %s", qualified_name(self.flow_class), self._kind.value, extra=self._log_context()
         )
 
-    def _instantiate(self, default_timeout_seconds: float) -> Any:
-        """Create the flow object and inject the services its annotations ask for."""
-        flow = self.flow_class()
+    def _instantiate(self, default_timeout_seconds: float, flow: Any = None) -> Any:
+        """Create the flow object (unless given) and inject the services its annotations ask for."""
+        if flow is None:
+            flow = self.flow_class()
+        self._default_timeout_seconds = default_timeout_seconds
         services: dict[type, Any] = {
             FlowEngine: FlowEngine(
-                self._manager, flow_id=self._manager.flow_id, virtual_node_name=self._manager.vnode
+                self._manager,
+                flow_id=self._manager.flow_id,
+                virtual_node_name=self._manager.vnode,
+                context=self._context,
+                run_sub_flow=self._run_child,
             ),
             FlowMessaging: FlowMessaging(
-                self._manager, flow_class=self.flow_class, default_timeout_seconds=default_timeout_seconds
+                self._manager,
+                flow_class=self.flow_class,
+                default_timeout_seconds=default_timeout_seconds,
+                context=self._context,
             ),
             MemberLookup: MemberLookup(self._manager, my_name=self._manager.vnode),
             JsonMarshallingService: JsonMarshallingService(),
@@ -163,7 +187,7 @@ class FlowWorkflow:
         """Error the open sessions, drain the outbox and return what ends the workflow."""
         if isinstance(error, asyncio.CancelledError):
             workflow.logger.info("Flow killed: its workflow was cancelled", extra=self._log_context())
-            self._manager.error_all(CordaRuntimeException("The counterparty flow was killed"))
+            self._manager.error_all(CordaRuntimeException("The counterparty flow was killed"), include_borrowed=True)
             await self._manager.drain()
             workflow.upsert_search_attributes([naming.CORDA_FLOW_STATUS.value_set("KILLED")])
             return error
@@ -181,9 +205,78 @@ class FlowWorkflow:
         workflow.upsert_search_attributes([naming.CORDA_FLOW_STATUS.value_set("FAILED")])
         return ApplicationError(
             str(error) or type(error).__name__,
+            *self._failure_details(error),
             type=qualified_name(type(error)),
             non_retryable=True,
         )
+
+    def _failure_details(self, error: BaseException) -> list[Any]:
+        return []
+
+    async def _run_child(self, sub_flow: flows.SubFlow[Any]) -> Any:
+        """Run a subflow as a child workflow, lending it the sessions among its arguments."""
+        cls = type(sub_flow)
+        if "__accord_workflow__" not in cls.__dict__:
+            raise CordaRuntimeException(
+                f"Subflow {qualified_name(cls)} has no workflow definition; define it at the top level of "
+                "a module that the vnode's CorDapps list"
+            )
+        arguments, lent = subflows.encode_arguments(sub_flow)
+        child_id = f"{workflow.info().workflow_id}/sub/{self._manager.next_child_index()}"
+        snapshots = await self._manager.lend(lent, child_id)
+        flow_name = qualified_name(cls)
+        short_hash, _ = naming.split_workflow_id(workflow.info().workflow_id)
+        handle = await workflow.start_child_workflow(
+            flow_name,
+            SubFlowInput(
+                flow_id=self._manager.flow_id,
+                vnode=str(self._manager.vnode),
+                arguments=arguments,
+                sessions=snapshots,
+                context=self._context.snapshot(),
+                session_timeout_seconds=self._default_timeout_seconds,
+            ),
+            id=child_id,
+            task_queue=workflow.info().task_queue,
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+            result_type=SubFlowResult,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(naming.CORDA_VNODE, short_hash),
+                    SearchAttributePair(naming.CORDA_FLOW_NAME, flow_name),
+                    SearchAttributePair(naming.CORDA_FLOW_KIND, FlowKind.SUBFLOW.value),
+                    SearchAttributePair(naming.CORDA_FLOW_STATUS, "START_REQUESTED"),
+                ]
+            ),
+            static_summary=f"{cls.__name__}, subflow of {self.flow_class.__name__}",
+        )
+        workflow.logger.info("Started subflow %s as %s", flow_name, child_id, extra=self._log_context())
+        try:
+            await self._manager.wait(handle.done, step=f"waiting for subflow {cls.__name__}")
+        except BaseException:
+            # The child errors its sessions when cancelled; wait for that before this flow ends.
+            handle.cancel()
+            await asyncio.wait([handle])
+            raise
+        try:
+            result = handle.result()
+        except ChildWorkflowError as failure:
+            raise self._take_back_after_failure(failure, lent, cls) from None
+        self._manager.take_back(result.sessions)
+        return subflows.decode_result(cls, result.result_type, result.result)
+
+    def _take_back_after_failure(
+        self, failure: ChildWorkflowError, lent: list[Any], cls: type
+    ) -> BaseException:
+        cause = failure.cause
+        details = list(cause.details) if isinstance(cause, ApplicationError) else []
+        if details:
+            report = SubFlowFailure.model_validate(details[0])
+            self._manager.take_back(report.sessions)
+            return subflows.rebuild_exception(report.error_class, report.message)
+        reason = getattr(cause, "message", None) or str(failure)
+        self._manager.fail_lent(lent, f"Subflow {cls.__qualname__} ended without handing back its sessions: {reason}")
+        return CordaRuntimeException(f"Subflow {qualified_name(cls)} failed: {reason}")
 
     async def _run_flow(self, call: Any) -> str | None:
         try:
@@ -206,6 +299,15 @@ class ClientFlowWorkflow(FlowWorkflow):
     async def _run_client(self, flow_input: ClientFlowInput) -> str | None:
         self._kind = FlowKind.CLIENT
         self._start(flow_id=flow_input.flow_id, vnode=flow_input.vnode)
+        self._context = FlowContextProperties(
+            {
+                **flow_input.context.platform,
+                **context.initial_platform_properties(
+                    client_id=flow_input.client_request_id, cordapps=self.flow_class.__module__
+                ),
+            },
+            flow_input.context.user,
+        )
         flow = self._instantiate(flow_input.session_timeout_seconds)
         return await self._run_flow(flow.call(flows.ClientRequestBody(flow_input.request_body)))
 
@@ -216,6 +318,11 @@ class ResponderFlowWorkflow(FlowWorkflow):
     async def _run_responder(self, flow_input: ResponderFlowInput) -> None:
         self._kind = FlowKind.RESPONDER
         self._start(flow_id=flow_input.flow_id, vnode=flow_input.vnode)
+        own_platform = context.initial_platform_properties(
+            client_id=f"{flow_input.session_id}{naming.RESPONDER_SUFFIX}", cordapps=self.flow_class.__module__
+        )
+        flow_context, session_context = context.responder_context(own_platform, flow_input.context)
+        self._context = FlowContextProperties(flow_context.platform, flow_context.user)
         session = self._manager.create_responder_session(
             session_id=flow_input.session_id,
             initiator=MemberX500Name.parse(flow_input.initiator),
@@ -224,9 +331,45 @@ class ResponderFlowWorkflow(FlowWorkflow):
             protocol_version=flow_input.protocol_version,
             require_close=flow_input.require_close,
             timeout_seconds=flow_input.session_timeout_seconds,
+            context=session_context,
         )
         flow = self._instantiate(flow_input.session_timeout_seconds)
         await self._run_flow(flow.call(session))
+
+
+class SubFlowWorkflow(FlowWorkflow):
+    """Workflow of a subflow: a child workflow of the flow that called ``sub_flow``."""
+
+    async def _run_sub_flow(self, flow_input: SubFlowInput) -> SubFlowResult:
+        self._kind = FlowKind.SUBFLOW
+        self._start(flow_id=flow_input.flow_id, vnode=flow_input.vnode)
+        self._context = FlowContextProperties(flow_input.context.platform, flow_input.context.user)
+        borrowed = self._manager.borrow(flow_input.sessions)
+        try:
+            args, kwargs = subflows.decode_arguments(self.flow_class, flow_input.arguments, borrowed)
+            sub_flow = self.flow_class(*args, **kwargs)
+        except Exception as error:
+            raise await self._fail(
+                CordaRuntimeException(f"Cannot rebuild subflow {qualified_name(self.flow_class)}: {error}")
+            ) from error
+        flow = self._instantiate(flow_input.session_timeout_seconds, sub_flow)
+        text = await self._run_flow(self._call_and_encode(flow))
+        result_type, _, result = (text or "").partition("\n")
+        return SubFlowResult(result_type=result_type, result=result, sessions=self._manager.return_borrowed())
+
+    async def _call_and_encode(self, flow: Any) -> str:
+        result = await flow.call()
+        result_type, text = payloads.encode(result)
+        return f"{result_type}\n{text}"
+
+    def _failure_details(self, error: BaseException) -> list[Any]:
+        return [
+            SubFlowFailure(
+                error_class=qualified_name(type(error)),
+                message=str(error),
+                sessions=self._manager.return_borrowed(),
+            )
+        ]
 
 
 def injected_services(flow_class: type) -> dict[str, type]:

@@ -29,6 +29,7 @@ SESSION_SIGNAL = "accord.session"
 STATUS_QUERY = "accord.flow_status"
 INITIATE_SESSION_ACTIVITY = "accord.initiate_session"
 LOOKUP_MEMBER_ACTIVITY = "accord.lookup_member"
+EXTERNAL_OPERATION_ACTIVITY = "accord.external_operation"
 
 CORDA_VNODE = SearchAttributeKey.for_keyword("CordaVNode")
 CORDA_FLOW_NAME = SearchAttributeKey.for_keyword("CordaFlowName")

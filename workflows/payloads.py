@@ -26,7 +26,7 @@ BATCH_OVERHEAD_BYTES = 1024
 """Room left for the signal's batch wrapper and payload metadata around one envelope."""
 
 _SEQUENCE_TYPES = frozenset({"list", "tuple", "set", "frozenset"})
-_JSON_BYTES_CONFIG = ConfigDict(val_json_bytes="base64", ser_json_bytes="base64")
+JSON_BYTES_CONFIG = ConfigDict(val_json_bytes="base64", ser_json_bytes="base64")
 
 
 def type_name(cls: type) -> str:
@@ -76,11 +76,28 @@ def decode(expected: type[T], actual_type: str | None, text: str, *, context: st
     try:
         if isinstance(expected, type) and issubclass(expected, BaseModel):
             return expected.model_validate_json(text)  # type: ignore[return-value]
-        return TypeAdapter(expected, config=_JSON_BYTES_CONFIG).validate_json(text)
+        return TypeAdapter(expected, config=JSON_BYTES_CONFIG).validate_json(text)
     except ValidationError as error:
         raise PayloadTypeMismatchException(
             f"Received {actual_type} {context} but it is not a valid {_display_name(expected)}: "
             f"{_first_errors(error)}"
+        ) from error
+
+
+def validate(expected: Any, text: str, *, context: str) -> Any:
+    """Validate JSON text as ``expected`` without comparing type names.
+
+    For values whose sender cannot name the receiver's type, such as an
+    external operation's argument, which flow code builds without importing
+    the operation's module.
+    """
+    try:
+        if isinstance(expected, type) and issubclass(expected, BaseModel):
+            return expected.model_validate_json(text)
+        return TypeAdapter(expected, config=JSON_BYTES_CONFIG).validate_json(text)
+    except ValidationError as error:
+        raise PayloadTypeMismatchException(
+            f"The value {context} is not a valid {_display_name(expected)}: {_first_errors(error)}"
         ) from error
 
 

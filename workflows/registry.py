@@ -7,7 +7,8 @@ it. Loading them checks every definition and reports every problem in one
 - a responder needs ``@initiated_by``, and only a ``ResponderFlow`` may carry it;
 - protocols are non-empty strings, versions distinct positive integers;
 - at most one initiating flow and one responder per (protocol, version);
-- ``call`` is ``async`` and the class has a no-argument constructor;
+- ``call`` is ``async``; startable and responder flows have a no-argument
+  constructor (a subflow may take any arguments);
 - a flow class is defined at the top level of its module, so Temporal's
   sandbox can re-import it by qualified name.
 """
@@ -17,15 +18,17 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 from workflows import flows
 from workflows.errors import FlowRegistrationError
+from workflows.external import operation_name
 from workflows.host import qualified_name
 
-_FLOW_BASES = (flows.ClientStartableFlow, flows.ResponderFlow)
+_FLOW_BASES = (flows.ClientStartableFlow, flows.ResponderFlow, flows.SubFlow)
 
 
 @dataclass
@@ -36,6 +39,8 @@ class FlowRegistry:
     startable: dict[str, type] = field(default_factory=dict)
     responders: dict[tuple[str, int], type] = field(default_factory=dict)
     initiators: dict[tuple[str, int], type] = field(default_factory=dict)
+    subflows: dict[str, type] = field(default_factory=dict)
+    operations: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, modules: Sequence[str]) -> FlowRegistry:
@@ -49,6 +54,7 @@ class FlowRegistry:
         flow_classes: list[type] = []
         for module in _import_all(modules, problems):
             flow_classes.extend(_flow_classes(module, problems))
+            registry.operations.update(_operations(module))
         for flow_class in sorted(set(flow_classes), key=qualified_name):
             registry._add(flow_class, problems)
         if problems:
@@ -68,7 +74,7 @@ class FlowRegistry:
 
     def workflow_classes(self) -> list[type]:
         """Return the Temporal workflow classes of every registered flow."""
-        classes = [*self.startable.values(), *self.responders.values()]
+        classes = [*self.startable.values(), *self.responders.values(), *self.subflows.values()]
         unique = {qualified_name(cls): cls for cls in classes}
         return [cls.__accord_workflow__ for cls in unique.values()]  # type: ignore[attr-defined]
 
@@ -94,6 +100,8 @@ class FlowRegistry:
             )
         if issubclass(flow_class, flows.ClientStartableFlow):
             self.startable[name] = flow_class
+        if issubclass(flow_class, flows.SubFlow):
+            self.subflows[name] = flow_class
         for declared, table, role in ((initiating, self.initiators, "initiating flow"), (responding, self.responders, "responder")):
             if declared is None or not _check_protocol(declared, name, problems):
                 continue
@@ -146,6 +154,15 @@ def _flow_classes(module: ModuleType, problems: list[str]) -> list[type]:
     return found
 
 
+def _operations(module: ModuleType) -> dict[str, Callable[..., Any]]:
+    found = {}
+    for value in vars(module).values():
+        name = operation_name(value) if callable(value) else None
+        if name is not None and getattr(value, "__module__", None) == module.__name__:
+            found[name] = value
+    return found
+
+
 def _is_concrete_flow(cls: type) -> bool:
     if cls in _FLOW_BASES or not issubclass(cls, _FLOW_BASES):
         return False
@@ -156,7 +173,8 @@ def _check_shape(flow_class: type, name: str, problems: list[str]) -> None:
     if not inspect.iscoroutinefunction(flow_class.call):
         problems.append(f"{name}.call is not async; declare it as 'async def call(...)'")
     try:
-        inspect.signature(flow_class).bind()
+        if not issubclass(flow_class, flows.SubFlow):
+            inspect.signature(flow_class).bind()
     except TypeError:
         problems.append(
             f"{name} needs a constructor without arguments, because the flow host creates it; "

@@ -34,10 +34,12 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import naming, payloads
+from workflows.context import FlowContextProperties
 from workflows.envelopes import (
+    FlowContext,
     InitiateSessionInput,
     InitiateSessionResult,
     LookupMemberInput,
@@ -46,6 +48,7 @@ from workflows.envelopes import (
     SessionBatch,
     SessionEnvelope,
     SessionError,
+    SessionSnapshot,
     SessionView,
 )
 from workflows.errors import CordaRuntimeException, CordaSessionException, SessionTimeoutException
@@ -114,6 +117,15 @@ class FlowSession:
         self._outbox: list[tuple[SessionEnvelope, int]] = []
         self._init_task: asyncio.Task[None] | None = None
         self._last_inbound: datetime | None = None
+        # Routing: the counterparty's flow that owns the session, and the
+        # workflow it last asked to be sent to (the reply-to of its highest
+        # message), which differs while it lends the session to a subflow.
+        self._peer_home_workflow_id: str | None = None
+        self._route_seq = 0
+        self._owned = True
+        self._route_announced = False
+        self._lent_to: str | None = None
+        self._context = FlowContext()
 
     def __repr__(self) -> str:
         return f"FlowSession({self._session_id}, {self._counterparty}, {self._state.value})"
@@ -131,6 +143,15 @@ class FlowSession:
     @property
     def state(self) -> SessionState:
         return self._state
+
+    @property
+    def context_properties(self) -> FlowContextProperties:
+        """The session's read-only context: the initiator's snapshot at ``initiate_flow``.
+
+        On the responder, the initiator's platform properties appear renamed
+        to ``corda.initiator.*``.
+        """
+        return FlowContextProperties(self._context.platform, self._context.user, read_only=True)
 
     async def send(self, payload: Any) -> None:
         """Send a payload to the counterparty without waiting for delivery.
@@ -150,6 +171,7 @@ class FlowSession:
         size = self._checked_size(envelope)
         await self._manager.ensure_initiated(self)
         self._check_usable("send")
+        self._route_announced = True
         self._append(envelope.model_copy(update={"seq": self._next_send_seq}), size)
 
     async def receive(self, receive_type: type[T]) -> T:
@@ -220,6 +242,89 @@ class FlowSession:
 
     # Framework side: used by SessionManager and the flow host.
 
+    def _snapshot(self) -> SessionSnapshot:
+        """Return the session's whole state, taking its queued messages with it."""
+        outbox = [envelope for envelope, _ in self._outbox]
+        self._outbox.clear()
+        error = None
+        if self._error is not None:
+            error = SessionError(
+                error_type=self._error.original_exception_class_name or "", message=self._error.message
+            )
+        return SessionSnapshot(
+            session_id=self._session_id,
+            counterparty=str(self._counterparty),
+            role="initiator" if self._role == "initiator" else "responder",
+            protocol=self._protocol,
+            protocol_versions=list(self._protocol_versions),
+            protocol_version=self._protocol_version,
+            require_close=self._require_close,
+            timeout_seconds=self._timeout_seconds,
+            state=self._state.value,
+            error=error,
+            counterparty_hash=self._counterparty_hash,
+            peer_workflow_id=self._peer_workflow_id,
+            peer_home_workflow_id=self._peer_home_workflow_id,
+            route_seq=self._route_seq,
+            next_send_seq=self._next_send_seq,
+            next_receive_seq=self._next_receive_seq,
+            inbox=[self._inbox[seq] for seq in sorted(self._inbox)],
+            outbox=outbox,
+            last_inbound=self._last_inbound,
+            context_platform=self._context.platform,
+            context_user=self._context.user,
+        )
+
+    def _restore(self, snapshot: SessionSnapshot) -> None:
+        """Take back the state a subflow returns; messages that reached this workflow meanwhile are kept."""
+        self._state = SessionState(snapshot.state)
+        self._protocol_version = snapshot.protocol_version
+        self._counterparty_hash = snapshot.counterparty_hash
+        self._peer_workflow_id = snapshot.peer_workflow_id
+        self._peer_home_workflow_id = snapshot.peer_home_workflow_id
+        self._next_send_seq = max(self._next_send_seq, snapshot.next_send_seq)
+        self._next_receive_seq = snapshot.next_receive_seq
+        for envelope in snapshot.inbox:
+            self._inbox.setdefault(envelope.seq, envelope)
+        for seq in [seq for seq in self._inbox if seq < self._next_receive_seq]:
+            del self._inbox[seq]
+        if snapshot.route_seq >= self._route_seq:
+            self._route_seq = snapshot.route_seq
+        else:
+            newest = max(self._inbox.values(), key=lambda envelope: envelope.seq, default=None)
+            if newest is not None and self._peer_workflow_id is not None:
+                self._peer_workflow_id = newest.reply_to
+        if snapshot.last_inbound is not None and (self._last_inbound is None or snapshot.last_inbound > self._last_inbound):
+            self._last_inbound = snapshot.last_inbound
+        self._error = None
+        if snapshot.error is not None:
+            self._error = self._session_error(snapshot.error.message)
+            self._error.original_exception_class_name = snapshot.error.error_type or None
+        self._outbox.extend((envelope, len(envelope.model_dump_json().encode())) for envelope in snapshot.outbox)
+        self._lent_to = None
+        self._route_announced = False
+        while self._has_next() and self._inbox[self._next_receive_seq].kind in ("init", "route"):
+            self._take_next()
+        if self._outbox:
+            self._manager.schedule_flush()
+
+    @classmethod
+    def _from_snapshot(cls, manager: SessionManager, snapshot: SessionSnapshot) -> FlowSession:
+        session = cls(
+            manager,
+            session_id=snapshot.session_id,
+            counterparty=MemberX500Name.parse(snapshot.counterparty),
+            role=snapshot.role,
+            protocol=snapshot.protocol,
+            protocol_versions=tuple(snapshot.protocol_versions),
+            require_close=snapshot.require_close,
+            timeout_seconds=snapshot.timeout_seconds,
+        )
+        session._context = FlowContext(platform=snapshot.context_platform, user=snapshot.context_user)
+        session._restore(snapshot)
+        session._owned = False
+        return session
+
     def _view(self) -> SessionView:
         return SessionView(
             session_id=self._session_id,
@@ -232,13 +337,25 @@ class FlowSession:
         return self._state in (SessionState.INITIATING, SessionState.CONFIRMED)
 
     def _deadline(self) -> datetime | None:
-        if not self._is_open() or self._last_inbound is None:
+        if not self._is_open() or self._last_inbound is None or self._lent_to is not None:
             return None
         return self._last_inbound + timedelta(seconds=self._timeout_seconds)
 
     def _check_usable(self, operation: str) -> None:
+        if self._lent_to is not None:
+            raise self._session_error(
+                f"Cannot {operation} session {self._session_id} with {self._counterparty}: the session is lent "
+                f"to subflow {self._lent_to} until it returns"
+            )
         if self._state in (SessionState.CLOSED, SessionState.ERROR):
             raise self._error_or_closed(operation)
+
+    def _announce_route(self) -> None:
+        """Tell the counterparty to send to this workflow, when it holds a lent session and has not sent yet."""
+        if self._owned or self._route_announced or not self._is_open():
+            return
+        self._route_announced = True
+        self._enqueue("route")
 
     def _error_or_closed(self, operation: str) -> CordaSessionException:
         if self._error is not None:
@@ -268,9 +385,15 @@ class FlowSession:
             return False
         self._inbox[envelope.seq] = envelope
         self._last_inbound = now
-        # The init message only sets up the responder, which already has its settings.
-        while self._has_next() and self._inbox[self._next_receive_seq].kind == "init":
+        if envelope.seq > self._route_seq:
+            self._route_seq = envelope.seq
+            if self._peer_workflow_id is not None:
+                self._peer_workflow_id = envelope.reply_to
+        # Init and route messages only set up the session, which already has their effect.
+        while self._has_next() and self._inbox[self._next_receive_seq].kind in ("init", "route"):
             self._take_next()
+        if self._lent_to is not None:
+            return True
         if self._state is SessionState.CLOSED and self._role == "responder" and self._has_next():
             self._fail_with_unread_data(reason="received data after the responder closed the session")
         return True
@@ -383,6 +506,7 @@ class SessionManager:
         self._bytes_in_flight = 0
         self._watcher: asyncio.Task[None] | None = None
         self._fatal: str | None = None
+        self._child_count = 0
         self.step = "starting"
 
     @property
@@ -399,6 +523,7 @@ class SessionManager:
         versions: tuple[int, ...],
         require_close: bool,
         timeout_seconds: float,
+        context: FlowContext,
     ) -> FlowSession:
         session = FlowSession(
             self,
@@ -410,6 +535,7 @@ class SessionManager:
             require_close=require_close,
             timeout_seconds=timeout_seconds,
         )
+        session._context = context
         self._sessions[session.session_id] = session
         return session
 
@@ -423,6 +549,7 @@ class SessionManager:
         protocol_version: int,
         require_close: bool,
         timeout_seconds: float,
+        context: FlowContext,
     ) -> FlowSession:
         session = FlowSession(
             self,
@@ -436,6 +563,8 @@ class SessionManager:
         )
         session._protocol_version = protocol_version
         session._peer_workflow_id = initiator_workflow_id
+        session._peer_home_workflow_id = initiator_workflow_id
+        session._context = context
         session._state = SessionState.CONFIRMED
         now = workflow.now()
         session._last_inbound = now
@@ -467,6 +596,8 @@ class SessionManager:
             protocol_versions=list(session._protocol_versions),
             require_close=session._require_close,
             timeout_seconds=session._timeout_seconds,
+            context_platform=session._context.platform,
+            context_user=session._context.user,
         )
         workflow.logger.info(
             "Opening session %s to %s on protocol %s",
@@ -507,6 +638,9 @@ class SessionManager:
                     envelope.session_id,
                     extra=self._log_context(envelope.session_id),
                 )
+            elif session._lent_to is not None:
+                # Sent here before the counterparty learnt of the subflow; kept too, in case it ends first.
+                self._forward(session._lent_to, envelope)
 
     async def receive_all(self, wanted: list[tuple[FlowSession, type[Any]]]) -> list[Any]:
         """Wait until every session has a message or has ended, then take one message from each.
@@ -519,6 +653,7 @@ class SessionManager:
             session._check_usable("receive from")
         for session, _ in wanted:
             await self.ensure_initiated(session)
+            session._announce_route()
         names = ", ".join(str(session.counterparty) for session, _ in wanted)
         await self.wait(
             lambda: all(session._has_next() or session._error is not None for session, _ in wanted),
@@ -549,6 +684,25 @@ class SessionManager:
             await workflow.wait_condition(lambda: ready() or self._fatal is not None)
             self._check_fatal()
             self.set_step("running")
+
+    async def run_activity(self, handle: asyncio.Future[T], *, describe: str) -> T:
+        """Wait for an activity under the session deadline; its failure becomes a CordaRuntimeException."""
+        try:
+            await self.wait(handle.done, step=f"waiting for {describe[0].lower()}{describe[1:]}")
+        except BaseException:
+            handle.cancel()
+            raise
+        try:
+            return handle.result()
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == CordaRuntimeException.__name__:
+                raise CordaRuntimeException(f"{describe} failed: {cause.message}") from error
+            detail = getattr(cause, "message", None) or str(cause or error)
+            raise CordaRuntimeException(
+                f"{describe} failed after its retries ({error.retry_state.name if error.retry_state else 'no retry state'}): "
+                f"{detail}"
+            ) from error
 
     async def sleep(self, duration: timedelta) -> None:
         """Wait on a durable timer; the session deadline still applies to open sessions."""
@@ -661,7 +815,8 @@ class SessionManager:
                 naming.SESSION_SIGNAL, SessionBatch(envelopes=envelopes)
             )
         except Exception as error:  # noqa: BLE001 - any failure errors the sessions it carried
-            for envelope in envelopes:
+            undelivered = self._resend_to_home(target, envelopes) if _is_not_found(error) else envelopes
+            for envelope in undelivered:
                 session = self._sessions.get(envelope.session_id)
                 if session is None or envelope.kind == "error":
                     continue
@@ -679,6 +834,42 @@ class SessionManager:
                 )
         finally:
             self._bytes_in_flight -= size
+
+    def _resend_to_home(self, target: str, envelopes: list[SessionEnvelope]) -> list[SessionEnvelope]:
+        """Resend envelopes that bounced off a counterparty's ended subflow to the flow that lent it the session.
+
+        Returns the envelopes that have nowhere else to go.
+        """
+        undelivered: list[SessionEnvelope] = []
+        for envelope in envelopes:
+            session = self._sessions.get(envelope.session_id)
+            home = session._peer_home_workflow_id if session is not None else None
+            if session is None or home is None or home == target:
+                undelivered.append(envelope)
+                continue
+            if session._peer_workflow_id == target:
+                session._peer_workflow_id = home
+            self._start_delivery(home, [envelope], len(envelope.model_dump_json().encode()))
+        return undelivered
+
+    def _forward(self, borrower: str, envelope: SessionEnvelope) -> None:
+        task = asyncio.create_task(self._signal_quietly(borrower, envelope))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _signal_quietly(self, target: str, envelope: SessionEnvelope) -> None:
+        try:
+            await workflow.get_external_workflow_handle(target).signal(
+                naming.SESSION_SIGNAL, SessionBatch(envelopes=[envelope])
+            )
+        except Exception:  # noqa: BLE001 - the envelope stays in this workflow's inbox for the hand-back
+            workflow.logger.debug(
+                "Subflow %s ended before message %d on session %s reached it",
+                target,
+                envelope.seq,
+                envelope.session_id,
+                extra=self._log_context(envelope.session_id),
+            )
 
     async def _initiate(self, session: FlowSession, envelopes: list[SessionEnvelope]) -> None:
         """Run the session-initiation activity on the counterparty's task queue."""
@@ -709,7 +900,9 @@ class SessionManager:
             workflow.logger.warning(result.rejection, extra=self._log_context(session.session_id))
             session._fail_locally(result.rejection)
             return
-        session._peer_workflow_id = result.responder_workflow_id
+        session._peer_home_workflow_id = result.responder_workflow_id
+        if session._peer_workflow_id is None:
+            session._peer_workflow_id = result.responder_workflow_id
         session._protocol_version = result.protocol_version
         if session._state is SessionState.INITIATING:
             session._state = SessionState.CONFIRMED
@@ -718,21 +911,86 @@ class SessionManager:
     # Leaving the flow.
 
     async def close_all(self) -> None:
-        """Close every session still open, as Corda does when a flow returns."""
+        """Close every session this flow opened and still holds, as Corda does when a flow returns.
+
+        Sessions lent to this flow by its parent go back to the parent open.
+        """
         for session in list(self._sessions.values()):
-            if session._state not in (SessionState.CLOSED, SessionState.ERROR):
+            if session._owned and session._state not in (SessionState.CLOSED, SessionState.ERROR):
                 await session.close()
 
-    def error_all(self, error: BaseException) -> None:
-        """Send an error to every open session: a CordaRuntimeException's message, or a generic one."""
+    def error_all(self, error: BaseException, *, include_borrowed: bool = False) -> None:
+        """Send an error to every open session this flow owns (and borrowed ones when asked).
+
+        The error carries a CordaRuntimeException's message, or a generic one
+        for any other exception so internal details stay on this node.
+        """
         if isinstance(error, CordaRuntimeException):
             session_error = SessionError(error_type=type(error).__name__, message=error.message)
         else:
             session_error = SessionError(error_type=GENERIC_FAILURE, message="")
         for session in self._sessions.values():
+            if session._lent_to is not None or not (session._owned or include_borrowed):
+                continue
             if session._is_open():
                 session._send_error(session_error)
                 session._fail_locally(f"The flow failed: {error}")
+
+    # Lending sessions to subflows.
+
+    async def lend(self, sessions: list[FlowSession], borrower: str) -> list[SessionSnapshot]:
+        """Hand sessions to a subflow's workflow: wait for any still initiating, then snapshot them."""
+        for session in sessions:
+            if session._lent_to is not None:
+                raise CordaRuntimeException(
+                    f"Session {session.session_id} is already lent to subflow {session._lent_to}; "
+                    "pass a session to one subflow at a time"
+                )
+            if session._state is SessionState.INITIATING:
+                await self.wait(
+                    lambda session=session: session._state is not SessionState.INITIATING,  # type: ignore[misc]
+                    step=f"waiting for {session.counterparty} to start its responder",
+                )
+        snapshots = []
+        for session in sessions:
+            snapshots.append(session._snapshot())
+            session._lent_to = borrower
+        return snapshots
+
+    def take_back(self, snapshots: list[SessionSnapshot]) -> None:
+        for snapshot in snapshots:
+            session = self._sessions.get(snapshot.session_id)
+            if session is not None:
+                session._restore(snapshot)
+
+    def borrow(self, snapshots: list[SessionSnapshot]) -> dict[str, FlowSession]:
+        """Adopt the sessions a parent lent this subflow's workflow."""
+        now = workflow.now()
+        borrowed = {}
+        for snapshot in snapshots:
+            session = FlowSession._from_snapshot(self, snapshot)
+            self._sessions[session.session_id] = session
+            for envelope in self._early.pop(session.session_id, []):
+                session._accept(envelope, now)
+            borrowed[session.session_id] = session
+        if borrowed:
+            self._ensure_watcher()
+        return borrowed
+
+    def return_borrowed(self) -> list[SessionSnapshot]:
+        return [session._snapshot() for session in self._sessions.values() if not session._owned]
+
+    def fail_lent(self, sessions: list[FlowSession], reason: str) -> None:
+        """Error sessions a subflow ended without handing back."""
+        for session in sessions:
+            session._lent_to = None
+            if session._is_open():
+                session._send_error(SessionError(error_type=GENERIC_FAILURE, message=""))
+                session._fail_locally(reason)
+
+    def next_child_index(self) -> int:
+        self._child_count += 1
+        return self._child_count
 
     async def drain(self) -> None:
         """Wait until every queued message was signalled and every responder start finished."""
@@ -757,3 +1015,8 @@ class SessionManager:
 
     def _log_context(self, session_id: str | None = None) -> dict[str, Any]:
         return {"flow_id": self.flow_id, "vnode": str(self.vnode), "session_id": session_id or "-"}
+
+
+def _is_not_found(error: BaseException) -> bool:
+    """Return whether a signal failed because its target workflow has ended or never existed."""
+    return isinstance(error, ApplicationError) and error.type == "ExternalWorkflowExecutionNotFound"

@@ -2,7 +2,7 @@
 
 Every error the API returns has this body: the ones handlers raise as
 :class:`ApiError`, FastAPI's request validation (400 here, where FastAPI
-answers 422), Starlette's unknown routes and methods, an unreachable Temporal
+returns 422), Starlette's unknown routes and methods, an unreachable Temporal
 server (503) and any unexpected failure (500).
 """
 
@@ -33,7 +33,7 @@ _RESPONSE_DESCRIPTIONS = {
 
 
 class ApiError(Exception):
-    """An error a handler or dependency raises to answer with ``status`` and a Corda error body."""
+    """An error that a handler or dependency raises, so that the app responds with ``status`` and a Corda error body."""
 
     def __init__(self, status: int, title: str, details: Mapping[str, str] | None = None) -> None:
         super().__init__(title)
@@ -89,8 +89,10 @@ async def _handle_validation_error(request: Request, error: Exception) -> JSONRe
     assert isinstance(error, RequestValidationError)
     problems = list(error.errors())
     title = _describe_problem(problems[0]) if problems else "Invalid request"
-    if len(problems) > 1:
-        title += f" ({len(problems) - 1} more problem(s) in details)"
+    if len(problems) == 2:
+        title += " (and 1 more problem, listed in details)"
+    elif len(problems) > 2:
+        title += f" (and {len(problems) - 1} more problems, listed in details)"
     details = {_location(problem["loc"]): _problem_message(problem) for problem in problems}
     _log_rejection(request, 400, title)
     return error_body(400, title, details)
@@ -117,7 +119,9 @@ async def _handle_rpc_error(request: Request, error: Exception) -> JSONResponse:
         unavailable = temporal_unavailable(address, error.message)
         logger.warning("%s %s failed with 503: %s", request.method, request.url.path, unavailable.title)
         return error_body(unavailable.status, unavailable.title, unavailable.details)
-    logger.error("%s %s failed: Temporal returned %s", request.method, request.url.path, error.status.name, exc_info=error)
+    logger.error(
+        "%s %s failed: Temporal returned %s", request.method, request.url.path, error.status.name, exc_info=error
+    )
     return error_body(
         500,
         f"Temporal server at {address} rejected the request with {error.status.name}: {error.message}. "
@@ -156,11 +160,11 @@ def _describe_problem(problem: Mapping[str, Any]) -> str:
         )
     if kind == "value_error":
         return _problem_message(problem)
-    where = _location(location)
+    where = _describe_location(location)
     if kind == "missing":
         return f"Missing {where}; add it and resend"
     if kind == "extra_forbidden":
-        return f"Unknown field {where}; the fields are clientRequestId, flowClassName and requestBody"
+        return f"Unknown {where}; the fields are clientRequestId, flowClassName and requestBody"
     return f"Invalid {where}: {_problem_message(problem)}"
 
 
@@ -170,6 +174,16 @@ def _problem_message(problem: Mapping[str, Any]) -> str:
     if problem.get("type") == "value_error" and cause is not None:
         return str(cause)
     return str(problem.get("msg", "invalid value"))
+
+
+def _describe_location(location: Sequence[str | int]) -> str:
+    """Name a problem's place in words, such as "field clientRequestId in the request body"."""
+    if len(location) < 2:
+        return _location(location)
+    name = ".".join(str(part) for part in location[1:])
+    if location[0] == "body":
+        return f"field {name} in the request body"
+    return f"{location[0]} parameter {name}"
 
 
 def _location(location: Sequence[str | int]) -> str:

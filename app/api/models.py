@@ -23,11 +23,11 @@ from workflows.payloads import BATCH_OVERHEAD_BYTES, MAX_MESSAGE_BYTES
 MAX_REQUEST_BODY_BYTES = MAX_MESSAGE_BYTES - BATCH_OVERHEAD_BYTES
 """Largest ``requestBody``, counted as it travels escaped inside the flow's start input.
 
-Temporal rejects a payload over 2 MiB, and the start input holds the body as a
+Temporal rejects a payload over 2 MiB, and the start input contains the body as a
 JSON string next to a few short fields.
 """
 
-_SHOWN_CHARACTERS = 64
+_EXCERPT_CHARACTERS = 64
 
 
 class ApiModel(BaseModel):
@@ -72,14 +72,14 @@ class StartFlowParameters(ApiModel):
     @field_validator("client_request_id")
     @classmethod
     def _check_client_request_id(cls, client_request_id: str) -> str:
-        shown = shorten(client_request_id)
+        excerpt = shorten(client_request_id)
         if not naming.CLIENT_REQUEST_ID_PATTERN.fullmatch(client_request_id):
             raise ValueError(
-                f"Invalid clientRequestId {shown!r}: use 1 to 242 characters from A-Z, a-z, 0-9, '-', '.' and '_'"
+                f"Invalid clientRequestId {excerpt!r}: use 1 to 242 characters from A-Z, a-z, 0-9, '-', '.' and '_'"
             )
         if client_request_id.endswith(naming.RESPONDER_SUFFIX):
             raise ValueError(
-                f"Invalid clientRequestId {shown!r}: the suffix {naming.RESPONDER_SUFFIX} is reserved for "
+                f"Invalid clientRequestId {excerpt!r}: the suffix {naming.RESPONDER_SUFFIX} is reserved for "
                 "the IDs of responder flows, so choose an ID without it"
             )
         return client_request_id
@@ -137,9 +137,9 @@ def _reject_constant(name: str) -> float:
 
 def shorten(text: str) -> str:
     """Cut user input to a length fit to repeat in an error title."""
-    if len(text) <= _SHOWN_CHARACTERS:
+    if len(text) <= _EXCERPT_CHARACTERS:
         return text
-    return text[:_SHOWN_CHARACTERS] + "..."
+    return text[:_EXCERPT_CHARACTERS] + "..."
 
 
 class FlowStatusResponses(ApiModel):
@@ -185,7 +185,7 @@ class FlowResultResponse(ApiModel):
 
 
 def embedded_json(text: str | None) -> JsonValue:
-    """Return result text as the JSON value it holds, or unchanged when it is not JSON."""
+    """Return result text as the JSON value it contains, or unchanged when it is not JSON."""
     if text is None:
         return None
     try:
@@ -227,7 +227,7 @@ class VirtualNodeInfo(ApiModel):
 
     holding_identity: HoldingIdentity
     cpi_identifier: CpiIdentifier
-    flow_p2p_operational_status: str = "ACTIVE"
+    flow_p2p_operational_status: str = Field(default="ACTIVE", alias="flowP2pOperationalStatus")
     flow_start_operational_status: str = "ACTIVE"
     flow_operational_status: str = "ACTIVE"
     vault_db_operational_status: str = "ACTIVE"
