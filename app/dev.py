@@ -8,8 +8,8 @@ They start in this order and stop in the reverse one:
    dynamic config (``app.devserver``) and the Corda search attributes. Once it
    accepts a client connection, the namespace retention is set and the search
    attributes are checked.
-2. ``accord worker --vnode NAME`` for every member of the network, the notary
-   vnode included. A worker counts as started once the server lists its
+2. ``accord worker --vnode NAME``, run as ``python -m app``, for every member
+   of the network, the notary vnode included. A worker counts as started once the server lists its
    process as a poller of the vnode's task queue.
 3. ``accord api``, serving the REST API with uvicorn. It counts as started
    once it serves its OpenAPI document.
@@ -17,7 +17,7 @@ They start in this order and stop in the reverse one:
 The children run in their own process groups, so a Ctrl-C in the terminal
 reaches only this process, which then stops the API, then the workers (they
 finish their current tasks), then the server. On Linux each child also gets
-SIGTERM if this process dies without cleaning up, so no child outlives it.
+SIGTERM if this process dies without cleaning up, even by SIGKILL.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from temporalio.client import Client
 
 from app.binaries import temporal_cli
 from app.demo import DemoOutcome, all_as_expected, format_table, run_demo
-from app.devserver import DYNAMIC_CONFIG, RETENTION_DAYS, search_attribute_args, server_args
+from app.devserver import RETENTION_DAYS, search_attribute_args, server_args
 from app.worker import connect, ensure_search_attributes
 from workflows import naming
 from workflows.identity import MemberX500Name
@@ -235,9 +235,6 @@ class DevStack:
             *server_args(database_file=str(database)),
             *search_attribute_args(),
         ]
-        if "frontend.enableServerVersionCheck" not in DYNAMIC_CONFIG:
-            # The server would otherwise report to Temporal's version service over the internet.
-            args += ["--dynamic-config-value", "frontend.enableServerVersionCheck=false"]
         if config.namespace != "default":
             args += ["--namespace", config.namespace]
 

@@ -21,6 +21,8 @@ DYNAMIC_CONFIG: dict[str, str] = {
     "history.visibilityProcessorMaxPollRPS": str(POLL_RATE_PER_SECOND),
     # Lets a flow that continues as new start its next run at once instead of a second later.
     "history.workflowIdReuseMinimalInterval": '"0s"',
+    # Without this the server reports its version to Temporal over the internet; Accord stays on loopback.
+    "frontend.enableServerVersionCheck": "false",
 }
 
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")

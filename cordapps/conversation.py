@@ -2,8 +2,10 @@
 
 The initiator sends the number of rounds, then in each round sends a number
 and receives it incremented by the responder. It returns every number it
-received. This is the conversation the benchmark measures against raw
-Temporal signals.
+received. With ``in_subflow`` set, the last rounds run in
+``ContinueConversationSubFlow``, a child workflow given the parent's session;
+the responder cannot tell the difference. The benchmark measures this
+conversation, at top level and inside a subflow, against raw Temporal signals.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pydantic import BaseModel, Field
 from workflows import (
     ClientRequestBody,
     ClientStartableFlow,
+    FlowEngine,
     FlowMessaging,
     FlowSession,
     ResponderFlow,
+    SubFlow,
     initiated_by,
     initiating_flow,
 )
@@ -26,6 +30,7 @@ PROTOCOL = "accord.samples.conversation"
 class ConversationRequest(BaseModel):
     counterparty: str
     rounds: int = Field(default=10, ge=1, le=1000)
+    in_subflow: int = Field(default=0, ge=0, description="How many of the last rounds run inside a subflow")
 
 
 class ConversationResult(BaseModel):
@@ -34,20 +39,43 @@ class ConversationResult(BaseModel):
     received: list[int]
 
 
+async def count_up(session: FlowSession, rounds: int, start: int) -> list[int]:
+    """Send ``start`` and each number after the last reply; return the replies."""
+    received = []
+    number = start
+    for _ in range(rounds):
+        number = await session.send_and_receive(int, number)
+        received.append(number)
+        number += 1
+    return received
+
+
+class ContinueConversationSubFlow(SubFlow[list[int]]):
+    """Holds the last rounds of a conversation on the session its parent lends it."""
+
+    def __init__(self, session: FlowSession, rounds: int, start: int) -> None:
+        self.session = session
+        self.rounds = rounds
+        self.start = start
+
+    async def call(self) -> list[int]:
+        return await count_up(self.session, self.rounds, self.start)
+
+
 @initiating_flow(protocol=PROTOCOL)
 class ConversationFlow(ClientStartableFlow):
     flow_messaging: FlowMessaging
+    flow_engine: FlowEngine
 
     async def call(self, request_body: ClientRequestBody) -> ConversationResult:
         request = request_body.get_request_body_as(ConversationRequest)
+        in_subflow = min(request.in_subflow, request.rounds)
         session = self.flow_messaging.initiate_flow(request.counterparty)
         await session.send(request.rounds)
-        received = []
-        number = 0
-        for _ in range(request.rounds):
-            number = await session.send_and_receive(int, number)
-            received.append(number)
-            number += 1
+        received = await count_up(session, request.rounds - in_subflow, 0)
+        if in_subflow:
+            start = received[-1] + 1 if received else 0
+            received += await self.flow_engine.sub_flow(ContinueConversationSubFlow(session, in_subflow, start))
         return ConversationResult(counterparty=str(session.counterparty), rounds=request.rounds, received=received)
 
 

@@ -1,10 +1,12 @@
 """Quotes: a buyer asks several suppliers for the price of an item, one session each.
 
-``RequestQuotesFlow`` opens a session to every supplier, sends the item to all
-of them with ``send_all`` and gathers the answers with ``receive_all_map``.
-``QuoteResponderFlow`` answers from its price list, or refuses with a
+``RequestQuotesFlow`` asks the suppliers in the initiating subflow
+``CollectQuotesSubFlow``, which runs as a child workflow: it opens a session
+to every supplier, sends the item to all of them with ``send_all``, gathers
+the replies with ``receive_all_map`` and closes its sessions when it returns.
+``QuoteResponderFlow`` replies from its price list, or refuses with a
 ``CordaRuntimeException`` when it does not sell the item; the refusal reaches
-the buyer, whose flow then fails with the supplier's message.
+the subflow and then the buyer, whose flow fails with the supplier's message.
 
 Start it through REST with, for example::
 
@@ -23,6 +25,7 @@ from workflows import (
     FlowMessaging,
     FlowSession,
     ResponderFlow,
+    SubFlow,
     initiated_by,
     initiating_flow,
 )
@@ -54,15 +57,27 @@ class QuotesResult(BaseModel):
 
 
 @initiating_flow(protocol=PROTOCOL)
-class RequestQuotesFlow(ClientStartableFlow):
+class CollectQuotesSubFlow(SubFlow[list[Quote]]):
     flow_messaging: FlowMessaging
+
+    def __init__(self, item: str, suppliers: list[str]) -> None:
+        self.item = item
+        self.suppliers = suppliers
+
+    async def call(self) -> list[Quote]:
+        sessions = [self.flow_messaging.initiate_flow(supplier) for supplier in self.suppliers]
+        await self.flow_messaging.send_all(self.item, sessions)
+        replies = await self.flow_messaging.receive_all_map({session: Quote for session in sessions})
+        return list(replies.values())
+
+
+class RequestQuotesFlow(ClientStartableFlow):
+    flow_engine: FlowEngine
 
     async def call(self, request_body: ClientRequestBody) -> QuotesResult:
         request = request_body.get_request_body_as(QuoteRequest)
-        sessions = [self.flow_messaging.initiate_flow(supplier) for supplier in request.suppliers]
-        await self.flow_messaging.send_all(request.item, sessions)
-        answers = await self.flow_messaging.receive_all_map({session: Quote for session in sessions})
-        quotes = sorted(answers.values(), key=lambda quote: (quote.price, quote.supplier))
+        quotes = await self.flow_engine.sub_flow(CollectQuotesSubFlow(request.item, request.suppliers))
+        quotes.sort(key=lambda quote: (quote.price, quote.supplier))
         return QuotesResult(item=request.item, quotes=quotes, best=quotes[0])
 
 

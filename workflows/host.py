@@ -197,8 +197,13 @@ class FlowWorkflow:
                 "because it is not deterministic on replay; move it into an external operation, or use "
                 "flow_engine for time and sleeping"
             )
+        # A CordaRuntimeException is the flow's own report; any other exception may be a bug, so keep its trace.
         workflow.logger.warning(
-            "Flow failed: %s: %s", type(error).__name__, error, extra=self._log_context(), exc_info=error
+            "Flow failed: %s: %s",
+            type(error).__name__,
+            error,
+            extra=self._log_context(),
+            exc_info=None if isinstance(error, CordaRuntimeException) else error,
         )
         self._manager.error_all(error)
         await self._manager.drain()
