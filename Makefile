@@ -1,7 +1,7 @@
 # Build the project's virtualenv and run the demo or the tests.
 #
 #   make run    start the embedded stack and run the demo flows (Ctrl-C stops it)
-#   make test   run the whole pytest suite
+#   make test   run the whole pytest suite, then the flow tests with the workflow cache off
 #
 # Both create .venv with $(PYTHON) (3.11 or newer) and reinstall the project
 # whenever pyproject.toml changes.
@@ -18,6 +18,9 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/pytest
+	# The flow tests again with the workflow cache off: every workflow task replays the whole
+	# history, so code that is not deterministic fails here rather than after a worker restart.
+	ACCORD_WORKFLOW_CACHE=0 $(BIN)/pytest tests/flows -q -m "not slow"
 
 venv: $(INSTALLED)
 

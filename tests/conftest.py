@@ -1,7 +1,7 @@
 """Fixtures that start the Temporal servers the tests need, on loopback, from the pip-installed binaries.
 
 - ``ts_env``: one time-skipping test server for the session. Tests that depend
-  on virtual time start their own with ``start_time_skipping_env``, because
+  on virtual time start their own with ``app.testing.start_time_skipping``, because
   time is global to a server and jumps for everyone while any test awaits.
 - ``dev_env``: one dev server for the session, with the embedded default's
   dynamic config and the Corda search attributes.
@@ -18,14 +18,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from app.binaries import temporal_cli, temporal_test_server
-from app.devserver import server_args
 from app.network import load_network
-from app.testing import TestNetwork
-from workflows import naming
+from app.testing import TestNetwork, start_dev_server, start_time_skipping
 from workflows.membership import StaticNetwork
 
 TEST_NETWORK_FILE = Path(__file__).parent / "networks" / "test-network.json"
@@ -34,21 +30,6 @@ BOB = "CN=Bob, OU=Test Dept, O=R3, L=London, C=GB"
 CHARLIE = "CN=Charlie, OU=Test Dept, O=R3, L=London, C=GB"
 
 
-async def start_time_skipping_env() -> WorkflowEnvironment:
-    return await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server()),
-        data_converter=pydantic_data_converter,
-    )
-
-
-async def start_dev_env(*, database_file: str | None = None) -> WorkflowEnvironment:
-    return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_cli()),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(naming.SEARCH_ATTRIBUTES),
-        dev_server_extra_args=server_args(database_file=database_file),
-        dev_server_log_level="error",
-    )
 
 
 @pytest.fixture(scope="session")
@@ -68,14 +49,14 @@ def network_json() -> dict:
 
 @pytest_asyncio.fixture(scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_time_skipping_env()
+    env = await start_time_skipping()
     yield env
     await env.shutdown()
 
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_env()
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

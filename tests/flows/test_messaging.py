@@ -160,3 +160,24 @@ async def test_rich_payload_round_trips_exactly(flow_network: TestNetwork) -> No
 
     assert status.flow_status == "COMPLETED"
     assert status.flow_result == "equal"
+
+
+async def test_transcript_lists_each_side_of_echo(flow_network: TestNetwork) -> None:
+    status = await flow_network.run_flow("Alice", f"{INITIATORS}.EchoFlow", {"counterparty": BOB, "message": "hi"})
+    [responder_id] = await flow_network.responder_ids(status.workflow_id)
+
+    initiator = await flow_network.transcript(status.workflow_id)
+    responder = await flow_network.transcript(responder_id)
+
+    assert [(e.direction, e.kind, e.payload) for e in initiator] == [
+        ("sent", "init", None),
+        ("sent", "data", "hi"),
+        ("received", "data", "hi"),
+        ("received", "close", None),
+    ]
+    assert [(e.direction, e.kind, e.payload) for e in responder] == [
+        ("received", "init", None),
+        ("received", "data", "hi"),
+        ("sent", "data", "hi"),
+        ("sent", "close", None),
+    ]

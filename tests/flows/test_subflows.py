@@ -201,3 +201,28 @@ async def test_undeclared_external_operation_fails_flow(flow_network: TestNetwor
 
     assert status.flow_status == "FAILED"
     assert "External operation 'os.remove' is not declared by the CorDapps of" in status.flow_error.message
+
+
+async def test_transcript_shows_route_message_and_each_message_once(flow_network: TestNetwork) -> None:
+    status = await flow_network.run_flow("Alice", f"{SUBFLOWS}.ReceiveInSubFlowFlow", {"counterparty": BOB})
+
+    transcript = await flow_network.transcript(status.workflow_id)
+
+    sent = [(entry.seq, entry.kind, entry.payload) for entry in transcript if entry.direction == "sent"]
+    received = [(entry.seq, entry.kind, entry.payload) for entry in transcript if entry.direction == "received"]
+    assert sent == [
+        (1, "init", None),
+        (2, "data", "ping"),
+        (3, "route", None),
+        (4, "data", "from child"),
+        (5, "route", None),
+        (6, "data", "stop"),
+    ]
+    assert received == [
+        (1, "data", "echo ping"),
+        (2, "data", "echo from child"),
+        (3, "data", "again from child"),
+        (4, "close", None),
+    ]
+    routes = [entry.workflow_id for entry in transcript if entry.kind == "route"]
+    assert routes == [f"{status.workflow_id}/sub/1", f"{status.workflow_id}/sub/3"], "only subflows that receive first"

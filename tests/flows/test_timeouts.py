@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 
-from app.testing import TestNetwork
-from tests.conftest import BOB, start_time_skipping_env
+from app.testing import TestNetwork, start_time_skipping
+from tests.conftest import BOB
 from workflows.membership import StaticNetwork
 
 INITIATORS = "tests.cordapps.initiators"
@@ -17,8 +17,8 @@ INITIATORS = "tests.cordapps.initiators"
 
 @pytest_asyncio.fixture
 async def fresh_network(network: StaticNetwork) -> AsyncIterator[TestNetwork]:
-    env = await start_time_skipping_env()
-    async with env, TestNetwork(env, network) as test_network:
+    env = await start_time_skipping()
+    async with env, TestNetwork(env, network, ["Alice", "Bob"]) as test_network:
         yield test_network
 
 

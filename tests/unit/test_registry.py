@@ -23,7 +23,7 @@ def test_sample_cordapps_register_their_flows() -> None:
         "cordapps.quotes.RequestQuotesFlow",
     ]
     assert registry.negotiate("accord.samples.quotes", [1]) is not None
-    assert len(registry.workflow_classes()) == 4
+    assert len(registry.workflow_classes()) == 6
 
 
 def test_negotiation_picks_highest_common_version() -> None:
