@@ -7,9 +7,12 @@ the flow ends. Alice runs three flows:
 - quotes for "tea" from Bob and Charlie, which COMPLETES with the best quote;
 - quotes for "sugar", which Charlie does not sell: Charlie's responder raises,
   and Alice's flow ends FAILED with Charlie's message, as expected;
-- a conversation of 10 rounds with Bob, which COMPLETES.
+- a conversation of 10 rounds with Bob, the last 4 held in a subflow given
+  the parent's session, which COMPLETES.
 
-The outcome is one table, with the Temporal Web UI link of each flow.
+The outcome is one table, with the Temporal Web UI link of each flow and of
+its subflows, which run as child workflows (the REST API lists no subflows,
+as in Corda, so their links are built from the parent's workflow ID).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class DemoFlow:
     expected_status: str
     slug: str
     """Readable part of the client request ID, such as ``quotes-tea``."""
+    subflows: tuple[str, ...] = ()
+    """Class names of the subflows the flow runs, in the order it starts them."""
 
 
 @dataclass
@@ -96,6 +101,7 @@ def demo_flows(network: StaticNetwork) -> list[DemoFlow]:
             request_body={"item": "tea", "suppliers": suppliers},
             expected_status="COMPLETED",
             slug="quotes-tea",
+            subflows=("CollectQuotesSubFlow",),
         ),
         DemoFlow(
             label="RequestQuotesFlow sugar",
@@ -104,14 +110,16 @@ def demo_flows(network: StaticNetwork) -> list[DemoFlow]:
             request_body={"item": "sugar", "suppliers": suppliers},
             expected_status="FAILED",
             slug="quotes-sugar",
+            subflows=("CollectQuotesSubFlow",),
         ),
         DemoFlow(
             label="ConversationFlow 10 rounds",
             initiator=alice.name,
             flow_class_name=CONVERSATION_FLOW,
-            request_body={"counterparty": str(bob.name), "rounds": 10},
+            request_body={"counterparty": str(bob.name), "rounds": 10, "in_subflow": 4},
             expected_status="COMPLETED",
             slug="conversation",
+            subflows=("ContinueConversationSubFlow",),
         ),
     ]
 
@@ -275,6 +283,9 @@ def format_table(outcomes: Sequence[DemoOutcome], network: StaticNetwork) -> str
                 outcome.workflow_url,
             )
         )
+        for index, name in enumerate(outcome.flow.subflows, start=1):
+            # A subflow's workflow ID is its parent's plus /sub/<n>, percent-encoded like the rest.
+            rows.append((f"  subflow {name}", "", "", "", "", f"{outcome.workflow_url}%2Fsub%2F{index}"))
 
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -1,10 +1,10 @@
 """Benchmark Accord's ConversationFlow against raw Temporal doing the same hops, in one run.
 
-The script starts its own Temporal dev server on loopback (the embedded
-default's settings, with a fresh SQLite file), runs the Accord workers of two
-vnodes and the raw harness's workers in this process, and measures both sides
-in turn under the same worker settings: the sandboxed runner and the SDK's
-default slots. Each repeat measures Accord, then raw Temporal:
+The script starts its own Temporal dev server on loopback, with the embedded
+default's settings and a fresh SQLite file. It runs the Accord workers of two
+vnodes and the raw harness's workers in this process, under the same worker
+settings (the sandboxed runner and the SDK's default slots). Each repeat
+measures Accord, then raw Temporal:
 
 - unloaded: conversations one at a time after a warm-up; round trip
   latency, conversation latency, and server work per conversation;
@@ -65,8 +65,11 @@ STICKY_QUEUE_TIMEOUT = timedelta(seconds=5)
 METRICS_REPORT_SECONDS = 1.2
 """A little over the dev server's metrics reporting interval: its Prometheus counters move once a second."""
 
+HISTORY_READERS = 8
+"""Histories fetched at once after the loaded phase."""
+
 QUIET_SERVER_CPU = 0.05
-"""Share of one core under which the server counts as idle; an idle dev server measured about 1 %."""
+"""Share of one core under which the server counts as idle. An idle dev server used under 1 % here."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,7 @@ class Side(Protocol):
 
 
 def expected_numbers(rounds: int) -> list[int]:
-    """Return what the initiator receives: it sends 0, 2, 4, ... and each answer is one more."""
+    """Return what the initiator receives: it sends 0, 2, 4, ... and each reply is one more."""
     return [2 * index + 1 for index in range(rounds)]
 
 
@@ -214,7 +217,9 @@ class AccordSide:
     def check_result(self, result: Any) -> None:
         received = json.loads(result)["received"] if isinstance(result, str) else None
         if received != expected_numbers(self._rounds):
-            raise ValueError(f"ConversationFlow returned {result!r}; expected received={expected_numbers(self._rounds)}")
+            raise ValueError(
+                f"ConversationFlow returned {result!r}, expected received={expected_numbers(self._rounds)}"
+            )
 
 
 class RawSide:
@@ -241,14 +246,14 @@ class RawSide:
 
     def check_result(self, result: Any) -> None:
         if result != expected_numbers(self._rounds):
-            raise ValueError(f"The raw initiator returned {result!r}; expected {expected_numbers(self._rounds)}")
+            raise ValueError(f"The raw initiator returned {result!r}, expected {expected_numbers(self._rounds)}")
 
 
 # One conversation.
 
 
 class ConversationFailure(Exception):
-    """A conversation failed or did not finish in time; the message holds the evidence from its histories."""
+    """A conversation failed or did not finish in time. The message contains the evidence from its histories."""
 
 
 @dataclass
@@ -261,7 +266,7 @@ class Conversation:
 
 
 async def complete_conversation(side: Side, client: Client, handle: WorkflowHandle, timeout: float) -> None:
-    """Wait for the initiator's result and check it; raise ConversationFailure with evidence otherwise."""
+    """Wait for the initiator's result and check it, or raise ConversationFailure with the evidence."""
     try:
         result = await asyncio.wait_for(handle.result(), timeout)
         side.check_result(result)
@@ -273,7 +278,8 @@ async def complete_conversation(side: Side, client: Client, handle: WorkflowHand
 
 async def read_histories(client: Client, conversation: Conversation, timeout: float) -> None:
     """Fetch both workflows' histories, waiting for the responder to complete first."""
-    conversation.initiator_events = list((await client.get_workflow_handle(conversation.initiator_id).fetch_history()).events)
+    initiator = client.get_workflow_handle(conversation.initiator_id)
+    conversation.initiator_events = list((await initiator.fetch_history()).events)
     conversation.responder_id = metrics.responder_workflow_id(conversation.initiator_events)
     if conversation.responder_id is None:
         raise ConversationFailure(
@@ -333,7 +339,10 @@ async def describe_workflow(client: Client, workflow_id: str, last_events: int =
     lines = [f"  {workflow_id}: {status}, {len(events)} events; the last {min(last_events, len(events))}:"]
     start = metrics.event_ms(events[0]) if events else 0.0
     for event in events[-last_events:]:
-        lines.append(f"    {event.event_id:4d} +{metrics.event_ms(event) - start:9.1f} ms {metrics.event_type_name(event)}{event_detail(event)}")
+        offset = metrics.event_ms(event) - start
+        lines.append(
+            f"    {event.event_id:4d} +{offset:9.1f} ms {metrics.event_type_name(event)}{event_detail(event)}"
+        )
     for pending in description.raw_description.pending_activities:
         lines.append(
             f"    pending activity {pending.activity_type.name}: attempt {pending.attempt}, "
@@ -367,12 +376,23 @@ def history_figures(conversations: Sequence[Conversation]) -> dict[str, float]:
         for c in conversations
     )
     events = sum(len(c.initiator_events) + len(c.responder_events) for c in conversations)
+    history_bytes = sum(
+        event.ByteSize() for c in conversations for event in (*c.initiator_events, *c.responder_events)
+    )
+    task_durations = [
+        ms
+        for c in conversations
+        for ms in metrics.workflow_task_durations_ms(c.initiator_events)
+        + metrics.workflow_task_durations_ms(c.responder_events)
+    ]
     return {
         "round_trip_p50_ms": metrics.percentile(round_trips, 0.50),
         "round_trip_p99_ms": metrics.percentile(round_trips, 0.99),
         "opening_p50_ms": metrics.percentile(openings, 0.50),
+        "workflow_task_p50_ms": metrics.percentile(task_durations, 0.50),
         "workflow_tasks": workflow_tasks / count,
         "history_events": events / count,
+        "history_bytes": history_bytes / count,
     }
 
 
@@ -458,6 +478,7 @@ async def measure_loaded(
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     for task in pending:
         task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
     for task in done:
         if task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
@@ -469,8 +490,13 @@ async def measure_loaded(
     conversations_per_second = measured / window_seconds
 
     conversations = [Conversation(initiator_id=workflow_id, latency_ms=0.0) for workflow_id in initiator_ids]
-    for conversation in conversations:
-        await read_histories(client, conversation, settings.timeout)
+    readers = asyncio.Semaphore(HISTORY_READERS)
+
+    async def read(conversation: Conversation) -> None:
+        async with readers:
+            await read_histories(client, conversation, settings.timeout)
+
+    await asyncio.gather(*(read(conversation) for conversation in conversations))
     transitions_after = await settle_and_count(server)
     figures = history_figures(conversations)
     return {
@@ -502,11 +528,13 @@ class Row:
 ROWS = (
     Row("unloaded: round trip p50 (ms)", "round_trip_p50_ms", 1, ("<=", 1.2)),
     Row("unloaded: round trip p99 (ms)", "round_trip_p99_ms", 1, ("<=", 1.5)),
-    Row("unloaded: opening, start -> first answer p50 (ms)", "opening_p50_ms", 1),
+    Row("unloaded: opening, start -> first reply p50 (ms)", "opening_p50_ms", 1),
     Row("unloaded: conversation, client start -> result p50 (ms)", "conversation_p50_ms", 0),
+    Row("unloaded: workflow task, started -> completed p50 (ms)", "workflow_task_p50_ms", 1),
     Row("unloaded: state transitions / conversation", "state_transitions", 1, ("<=", 1.25)),
     Row("unloaded: workflow tasks / conversation (both workflows)", "workflow_tasks", 1, ("<=", 1.25)),
     Row("unloaded: history events / conversation (both workflows)", "history_events", 1),
+    Row("unloaded: history size / conversation (bytes, both workflows)", "history_bytes", 0),
     Row("loaded: conversations/s", "conversations_per_s", 2, (">=", 0.75)),
     Row("loaded: round trips/s", "round_trips_per_s", 1),
     Row("loaded: round trip p50 (ms)", "loaded_round_trip_p50_ms", 0),
@@ -581,7 +609,9 @@ async def run_benchmark(settings: Settings) -> int:
     network = load_network(settings.network_file)
     with tempfile.TemporaryDirectory(prefix="accord-bench-") as workdir:
         server = DevServer(Path(workdir))
-        logger.info("Starting the Temporal dev server on %s (metrics on port %d)", server.address, server.metrics_port)
+        logger.info(
+            "Starting the Temporal dev server on %s (metrics on port %d)", server.address, server.metrics_port
+        )
         try:
             client = await server.start()
             return await run_with_server(settings, network, server, client)
@@ -662,7 +692,8 @@ async def run_with_server(settings: Settings, network: Any, server: DevServer, c
     print()
     print(render_event_types(event_counts, counted))
     if settings.json_file is not None:
-        settings.json_file.write_text(json.dumps({"settings": settings_dict(settings), "results": results}, indent=2))
+        report = {"settings": settings_dict(settings), "results": results}
+        settings.json_file.write_text(json.dumps(report, indent=2))
         logger.info("Wrote the figures of every repeat to %s", settings.json_file)
     return 0
 
@@ -689,15 +720,29 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         ),
     )
     parser.add_argument("--rounds", type=int, default=10, help="round trips per conversation (default 10)")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured conversations before each unloaded phase (default 2)")
-    parser.add_argument("--unloaded", type=int, default=8, help="conversations measured one at a time (default 8)")
-    parser.add_argument("--in-flight", type=int, default=50, help="conversations kept running in the loaded phase (default 50)")
     parser.add_argument(
-        "--loaded", type=int, default=100, help="conversations run in the loaded phase; must exceed --in-flight (default 100)"
+        "--warmup", type=int, default=2, help="unmeasured conversations before each unloaded phase (default 2)"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of the Accord and raw runs (default 3)")
     parser.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds one conversation may take before it counts as stuck (default 120)"
+        "--unloaded", type=int, default=10, help="conversations measured one at a time (default 10)"
+    )
+    parser.add_argument(
+        "--in-flight", type=int, default=50, help="conversations kept running in the loaded phase (default 50)"
+    )
+    parser.add_argument(
+        "--loaded",
+        type=int,
+        default=100,
+        help="conversations run in the loaded phase; must be more than --in-flight (default 100)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="interleaved repeats of the Accord and raw runs (default 3)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds one conversation may take before it counts as stuck (default 120)",
     )
     parser.add_argument(
         "--raw-messages",
@@ -705,29 +750,44 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         default="batched",
         help=(
             "how the raw side groups messages: 'batched' sends the round count and the first number in the start "
-            "signal and the close with the last answer, as Accord's sessions do; 'separate' sends one signal per "
+            "signal and the close with the last reply, as Accord's sessions do; 'separate' sends one signal per "
             "message (default batched)"
         ),
     )
-    parser.add_argument("--network", type=Path, dest="network_file", default=DEFAULT_NETWORK, help="static network file (default: the test network)")
-    parser.add_argument("--initiator", default="Alice", help="vnode running the initiator, by common name (default Alice)")
-    parser.add_argument("--responder", default="Bob", help="vnode running the responder, by common name (default Bob)")
-    parser.add_argument("--json", type=Path, dest="json_file", help="also write the figures of every repeat to this JSON file")
+    parser.add_argument(
+        "--network",
+        type=Path,
+        dest="network_file",
+        default=DEFAULT_NETWORK,
+        help="static network file (default: the test network)",
+    )
+    parser.add_argument(
+        "--initiator", default="Alice", help="vnode running the initiator, by common name (default Alice)"
+    )
+    parser.add_argument(
+        "--responder", default="Bob", help="vnode running the responder, by common name (default Bob)"
+    )
+    parser.add_argument(
+        "--json", type=Path, dest="json_file", help="also write the figures of every repeat to this JSON file"
+    )
     args = parser.parse_args(argv)
+
     for name in ("rounds", "unloaded", "in_flight", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.warmup < 0:
         parser.error(f"--warmup must be 0 or more, got {args.warmup}")
     if args.loaded <= args.in_flight:
-        parser.error(f"--loaded ({args.loaded}) must exceed --in-flight ({args.in_flight}) to measure throughput")
+        parser.error(f"--loaded ({args.loaded}) must be more than --in-flight ({args.in_flight}) to measure throughput")
     return Settings(**vars(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
-    # Accord's workers log every flow's start and end at INFO; only this script's progress is shown at INFO.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Accord's workers log every flow's start and end at INFO, so only this script's progress is shown at INFO.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logger.setLevel(logging.INFO)
     return asyncio.run(run_benchmark(settings))
 

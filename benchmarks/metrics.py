@@ -5,7 +5,7 @@
   server's Prometheus endpoint.
 - Round trips are read from the initiator's history: from the event that
   records an outbound signal (``SignalExternalWorkflowExecutionInitiated``)
-  to the next ``WorkflowExecutionSignaled`` event, which carries the answer.
+  to the next ``WorkflowExecutionSignaled`` event, which carries the reply.
   Both event times are set by the server, so the worker's clock plays no part.
 """
 
@@ -94,11 +94,24 @@ def count_event_types(events: Iterable[HistoryEvent]) -> Counter[str]:
     return Counter(event_type_name(event) for event in events)
 
 
+def workflow_task_durations_ms(events: Sequence[HistoryEvent]) -> list[float]:
+    """Return how long the worker held each workflow task, from its started to its completed event, in ms."""
+    durations: list[float] = []
+    started_at: float | None = None
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            started_at = event_ms(event)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and started_at is not None:
+            durations.append(event_ms(event) - started_at)
+            started_at = None
+    return durations
+
+
 def signal_round_trips_ms(initiator_events: Sequence[HistoryEvent]) -> list[float]:
     """Return the initiator's signal round trips: each outbound signal to the next inbound one, in ms.
 
     Both sides send strictly in turn, so the first signal received after a
-    signal was sent is its answer. Round trips opened by something other than
+    signal was sent is its reply. Round trips opened by something other than
     a signal (an activity carrying the first message) are not counted.
     """
     round_trips: list[float] = []

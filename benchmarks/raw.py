@@ -4,16 +4,17 @@ Workflow A (the initiator) runs on the initiator's task queue. It schedules
 one activity on the responder's task queue, which signal-with-starts
 workflow B (conflict policy USE_EXISTING, reuse policy REJECT_DUPLICATE)
 carrying A's opening messages. A and B then exchange the rounds as signals
-through external workflow handles: A sends a number, B answers it plus one.
+through external workflow handles: A sends a number, and B replies with
+that number plus one.
 B ends with a ``close`` message, which A waits for before it completes.
 
 Two message layouts:
 
 - ``batched`` (the hops Accord's sessions make): the start signal carries the
-  round count and the first number, and B's last answer carries the close.
+  round count and the first number, and B's last reply carries the close.
 - ``separate``: one signal per message. The start signal carries only the
   round count, A signals the first number once the activity has returned,
-  and B sends the close as a signal of its own after its last answer.
+  and B sends the close as a signal of its own after its last reply.
 
 This module is re-imported inside the workflow sandbox for every run, so it
 imports only the standard library, pydantic and temporalio.
@@ -88,7 +89,9 @@ class _Inbox:
         message = self._inbox.popleft()
         if message.kind != kind:
             raise ApplicationError(
-                f"Expected a {kind!r} message, received {message.kind!r}", type="UnexpectedMessage", non_retryable=True
+                f"Expected a {kind!r} message, received {message.kind!r}",
+                type="UnexpectedMessage",
+                non_retryable=True,
             )
         return message
 
@@ -122,9 +125,9 @@ class RawInitiatorWorkflow(_Inbox):
                 # B cannot be signalled before the activity has started it.
                 await responder_start
                 await responder.signal(MESSAGE_SIGNAL, RawBatch(messages=[RawMessage(kind="data", value=number)]))
-            answer = await self._receive("data")
-            received.append(answer.value)
-            number = answer.value + 1
+            reply = await self._receive("data")
+            received.append(reply.value)
+            number = reply.value + 1
         await self._receive("close")
         await responder_start
         return received
@@ -138,10 +141,10 @@ class RawResponderWorkflow(_Inbox):
         rounds = (await self._receive("rounds")).value
         for round_index in range(rounds):
             number = (await self._receive("data")).value
-            answer = [RawMessage(kind="data", value=number + 1)]
+            reply = [RawMessage(kind="data", value=number + 1)]
             if request.batched and round_index == rounds - 1:
-                answer.append(RawMessage(kind="close"))
-            await initiator.signal(MESSAGE_SIGNAL, RawBatch(messages=answer))
+                reply.append(RawMessage(kind="close"))
+            await initiator.signal(MESSAGE_SIGNAL, RawBatch(messages=reply))
         if not request.batched:
             await initiator.signal(MESSAGE_SIGNAL, RawBatch(messages=[RawMessage(kind="close")]))
 
@@ -199,7 +202,7 @@ async def start_raw_conversation(
     rounds: int,
     batched: bool,
 ) -> WorkflowHandle:
-    """Start workflow A; it starts B itself through the activity on ``responder_task_queue``."""
+    """Start workflow A, which starts B itself through the activity on ``responder_task_queue``."""
     return await client.start_workflow(
         INITIATOR_WORKFLOW,
         InitiatorInput(

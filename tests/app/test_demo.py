@@ -64,9 +64,11 @@ def test_table_rows_and_count(default_network: StaticNetwork) -> None:
     assert set(lines[1]) == {"-", " "}
     assert "COMPLETED" in lines[2]
     assert f"{UI}/x/quotes-tea" in lines[2]
-    assert "FAILED (expected)" in lines[3]
-    assert "RUNNING (expected COMPLETED)" in lines[4]
-    assert lines[5] == "Demo: 2 of 3 flows ended as expected"
+    assert lines[3].split() == ["subflow", "CollectQuotesSubFlow", f"{UI}/x/quotes-tea%2Fsub%2F1"]
+    assert "FAILED (expected)" in lines[4]
+    assert "RUNNING (expected COMPLETED)" in lines[6]
+    assert lines[7].split()[:2] == ["subflow", "ContinueConversationSubFlow"]
+    assert lines[8] == "Demo: 2 of 3 flows ended as expected"
     assert not all_as_expected(outcomes)
 
 

@@ -178,9 +178,9 @@ def test_dev_demo_exits_after_table(workspace: Path) -> None:
     explanation = f"stdout:\n{finished.stdout}\nstderr:\n{finished.stderr[-6000:]}"
     assert finished.returncode == 0, explanation
     lines = finished.stdout.splitlines()
-    assert len(lines) == 6, explanation
+    assert len(lines) == 9, explanation
     assert lines[0].startswith("Flow "), explanation
-    tea, sugar, conversation = lines[2:5]
+    tea, tea_subflow, sugar, sugar_subflow, conversation, conversation_subflow = lines[2:8]
     assert tea.startswith("RequestQuotesFlow tea  "), explanation
     assert " COMPLETED " in tea, explanation
     assert sugar.startswith("RequestQuotesFlow sugar  "), explanation
@@ -190,7 +190,10 @@ def test_dev_demo_exits_after_table(workspace: Path) -> None:
     assert " COMPLETED " in conversation, explanation
     for row in (tea, sugar, conversation):
         assert f"http://127.0.0.1:{ui_port}/namespaces/default/workflows/" in row, explanation
-    assert lines[5] == "Demo: 3 of 3 flows ended as expected", explanation
+    for row in (tea_subflow, sugar_subflow, conversation_subflow):
+        assert row.strip().startswith("subflow "), explanation
+        assert row.endswith("%2Fsub%2F1"), explanation
+    assert lines[8] == "Demo: 3 of 3 flows ended as expected", explanation
     assert processes_mentioning(str(workspace)) == []
 
 
