@@ -14,8 +14,8 @@ as the REST API does, and reads their statuses the same way::
             sent = [entry for entry in await network.transcript(status.workflow_id) if entry.direction == "sent"]
 
 Time on a time-skipping server jumps ahead while a test waits for a flow
-to end, so timeouts and sleeps of hours take moments; it is global to one
-server, so give each test that depends on it its own server.
+to end, so timeouts and sleeps of hours take moments. That time is global to
+one server, so give each test that depends on it its own server.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Flow code must be deterministic, so HTTP calls, file access and randomness
 go into functions marked :func:`external_operation`, in a module the
 vnode's CorDapps list but the flow modules never import. Flows call them by
-qualified name through ``flow_engine.execute_external_operation``; the
+qualified name through ``flow_engine.execute_external_operation``. The
 worker runs each call as an activity on the vnode's task queue, with retries
-and a timeout, and passes an idempotency key that stays the same across the
+and a timeout. It passes an idempotency key that stays the same across the
 retries of one call, so the function can make its effect happen once.
 
 An operation takes one argument (validated by its annotation), and may take
@@ -28,7 +28,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class OperationContext:
-    """What an external operation knows about the call it serves."""
+    """Details of the call an external operation serves."""
 
     idempotency_key: str
     """``<workflowId>/op/<n>``: the same for every retry of one call, distinct across calls."""

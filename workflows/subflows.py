@@ -3,9 +3,9 @@
 ``flow_engine.sub_flow(sub)`` starts the child workflow ``<parentId>/sub/<n>``
 on the same task queue, with parent close policy REQUEST_CANCEL so a failed
 or killed parent cancels it. The subflow's constructor arguments go into the
-child's input as JSON; sessions among them are lent: the parent snapshots
-them (sequence marks, unread and queued messages) and stops using them and
-counting their timeout until the child hands them back in its result, or in
+child's input as JSON. Sessions among them are lent: the parent snapshots
+them (sequence marks, unread and queued messages), then stops using them and
+counting their timeout until the child hands them back in its result or in
 the details of its failure. Messages that still reach the parent meanwhile
 are forwarded to the child and kept, so none is lost whichever way the
 child ends.

@@ -126,7 +126,7 @@ class ReceiveInSubFlowFlow(ClientStartableFlow):
 
 @initiated_by(protocol="test.echo-loop.handover")
 class DoubleReplyResponder(ResponderFlow):
-    """Answers ping with one reply, and a message from the child with two."""
+    """Replies to ping once, and to the child's message twice."""
 
     async def call(self, session: FlowSession) -> None:
         await session.send(f"echo {await session.receive(str)}")
