@@ -13,7 +13,7 @@ from workflows import (
 from tests.cordapps.models import BurstHeader, Invoice, RichPayload, ThrowOrder
 
 
-@initiated_by(protocol="test.echo")
+@initiated_by(protocol="test.echo", version=(1, 2))
 class EchoResponder(ResponderFlow):
     async def call(self, session: FlowSession) -> None:
         message = await session.receive(str)

@@ -181,6 +181,8 @@ class AnswerThenWaitResponder(ResponderFlow):
 
     async def call(self, session: FlowSession) -> None:
         message = await session.receive(str)
+        if message == "no":
+            raise CordaRuntimeException(f"{self.flow_engine.virtual_node_name.common_name.lower()} says no")
         await session.send(f"{self.flow_engine.virtual_node_name.common_name} got {message}")
 
 
@@ -206,16 +208,21 @@ class NestedOpenFlow(ClientStartableFlow):
         return await self.flow_engine.sub_flow(OpenSessionSubFlow(request.counterparty))
 
 
+class RelayRequest(BaseModel):
+    counterparties: list[str]
+    message: str = "relayed"
+
+
 @initiating_flow(protocol="test.relay")
 class RelayFlow(ClientStartableFlow):
-    """Asks Bob, whose responder asks Charlie through an initiating subflow before replying."""
+    """Sends to Bob, whose responder forwards the message to Charlie through an initiating subflow."""
 
     flow_messaging: FlowMessaging
 
     async def call(self, request_body: ClientRequestBody) -> str:
-        request = request_body.get_request_body_as(PeersRequest)
+        request = request_body.get_request_body_as(RelayRequest)
         session = self.flow_messaging.initiate_flow(request.counterparties[0])
-        return await session.send_and_receive(str, request.counterparties[1])
+        return await session.send_and_receive(str, [request.counterparties[1], request.message])
 
 
 @initiated_by(protocol="test.relay")
@@ -223,8 +230,8 @@ class RelayResponder(ResponderFlow):
     flow_engine: FlowEngine
 
     async def call(self, session: FlowSession) -> None:
-        next_hop = await session.receive(str)
-        relayed = await self.flow_engine.sub_flow(AskPeerSubFlow(next_hop, "relayed"))
+        next_hop, message = await session.receive(list[str])
+        relayed = await self.flow_engine.sub_flow(AskPeerSubFlow(next_hop, message))
         await session.send(f"relay: {relayed}")
 
 
@@ -334,3 +341,49 @@ class OperationFlow(ClientStartableFlow):
             "tests.cordapps.operations.double", count, result_type=int
         )
         return f"{count} {doubled}"
+
+
+class RecoverRequest(BaseModel):
+    counterparty: str
+    catch: bool = True
+
+
+@initiating_flow(protocol="test.sub-fail")
+class SendThenFailSubFlow(SubFlow[str]):
+    """Opens a session, sends once and raises, leaving its responder waiting for a second message."""
+
+    flow_messaging: FlowMessaging
+
+    def __init__(self, counterparty: str) -> None:
+        self.counterparty = counterparty
+
+    async def call(self) -> str:
+        session = self.flow_messaging.initiate_flow(self.counterparty)
+        await session.send("first of two")
+        raise CordaRuntimeException("sub failed")
+
+
+@initiated_by(protocol="test.sub-fail")
+class WaitForTwoResponder(ResponderFlow):
+    async def call(self, session: FlowSession) -> None:
+        await session.receive(str)
+        await session.receive(str)
+
+
+@initiating_flow(protocol="test.echo", version=(2,))
+class RecoveringParentFlow(ClientStartableFlow):
+    """Catches a failed subflow, then echoes with the same counterparty on a new session."""
+
+    flow_messaging: FlowMessaging
+    flow_engine: FlowEngine
+
+    async def call(self, request_body: ClientRequestBody) -> str:
+        request = request_body.get_request_body_as(RecoverRequest)
+        try:
+            await self.flow_engine.sub_flow(SendThenFailSubFlow(request.counterparty))
+        except CordaRuntimeException:
+            if not request.catch:
+                raise
+        session = self.flow_messaging.initiate_flow(request.counterparty)
+        echoed = await session.send_and_receive(str, "recovered")
+        return echoed

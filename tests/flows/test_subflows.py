@@ -229,3 +229,35 @@ async def test_transcript_shows_route_message_and_each_message_once(flow_network
     ]
     routes = [entry.workflow_id for entry in transcript if entry.kind == "route"]
     assert routes == [f"{status.workflow_id}/sub/1", f"{status.workflow_id}/sub/3"], "only subflows that receive first"
+
+
+async def test_failed_subflow_errors_its_session_and_parent_recovers(flow_network: TestNetwork) -> None:
+    status = await flow_network.run_flow("Alice", f"{SUBFLOWS}.RecoveringParentFlow", {"counterparty": BOB})
+
+    assert status.flow_status == "COMPLETED"
+    assert status.flow_result == "recovered"
+    [first_responder] = await flow_network.responder_ids(f"{status.workflow_id}/sub/1")
+    first = await flow_network.wait(flow_network.env.client.get_workflow_handle(first_responder))
+    assert first.flow_status == "FAILED"
+    assert "sub failed" in first.flow_error.message
+    [second_responder] = await flow_network.responder_ids(status.workflow_id)
+    assert (await flow_network.status(second_responder)).flow_status == "COMPLETED"
+
+
+async def test_uncaught_subflow_failure_fails_parent(flow_network: TestNetwork) -> None:
+    status = await flow_network.run_flow(
+        "Alice", f"{SUBFLOWS}.RecoveringParentFlow", {"counterparty": BOB, "catch": False}
+    )
+
+    assert status.flow_status == "FAILED"
+    assert status.flow_error.message == "sub failed"
+
+
+async def test_error_from_responders_subflow_reaches_initiator(flow_network: TestNetwork) -> None:
+    status = await flow_network.run_flow(
+        "Alice", f"{SUBFLOWS}.RelayFlow", {"counterparties": [BOB, CHARLIE], "message": "no"}
+    )
+
+    assert status.flow_status == "FAILED"
+    assert "charlie says no" in status.flow_error.message
+    assert "Counterparty CN=Bob" in status.flow_error.message
