@@ -73,14 +73,16 @@ async def start_flow(
     client_request_id: str,
     request_body: str,
     summary: str | None = None,
+    flow_id: str | None = None,
 ) -> WorkflowHandle:
     """Start a client flow as the workflow ``<shortHash>/<clientRequestId>``.
 
     Conflict policy FAIL with REJECT_DUPLICATE: a second start of the same ID,
-    running or closed, raises ``WorkflowAlreadyStartedError``.
+    running or closed, raises ``WorkflowAlreadyStartedError``. ``flow_id`` is
+    a new UUID unless given.
     """
     short_hash = network.short_hash(vnode)
-    flow_id = str(uuid.uuid4())
+    flow_id = flow_id or str(uuid.uuid4())
     return await client.start_workflow(
         flow_class_name,
         ClientFlowInput(

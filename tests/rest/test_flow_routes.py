@@ -52,7 +52,8 @@ async def test_start_is_logged_with_flow_context(rest_flows: RestFlows, caplog: 
     assert record.name == "app.api.routes.flows"
     assert record.vnode == ALICE
     assert record.session_id == "-"
-    assert record.flow_id == "-"
+    status = await rest_flows.wait_for(ALICE, client_request_id, {"RUNNING"})
+    assert record.flow_id == status["flowId"]
 
 
 async def test_echo_flow_goes_from_running_to_completed(rest_flows: RestFlows) -> None:

@@ -7,6 +7,7 @@ every request: there is no second status store.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -55,7 +56,8 @@ async def start_flow(
     contains JSON.
     """
     _check_startable(vnode, parameters.flow_class_name)
-    context = {"flow_id": "-", "vnode": str(vnode.name), "session_id": "-"}
+    flow_id = str(uuid.uuid4())
+    context = {"flow_id": flow_id, "vnode": str(vnode.name), "session_id": "-"}
     try:
         handle = await flows.start_flow(
             client,
@@ -64,6 +66,7 @@ async def start_flow(
             flow_class_name=parameters.flow_class_name,
             client_request_id=parameters.client_request_id,
             request_body=parameters.request_body_text,
+            flow_id=flow_id,
         )
     except WorkflowAlreadyStartedError:
         raise ApiError(
