@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import logging
 import math
+import signal
 import socket
 import subprocess
 import sys
@@ -43,8 +45,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from app.binaries import temporal_cli
-from app.devserver import server_args
-from app.devserver import search_attribute_args
+from app.devserver import search_attribute_args, server_args
 from app.network import load_network
 from app.testing import TestNetwork
 from app.worker import connect, sandbox_runner
@@ -139,7 +140,12 @@ class DevServer:
     async def start(self, timeout: float = 60.0) -> Client:
         """Start the server and return a client once it accepts connections."""
         with self.log_file.open("wb") as log:
-            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_terminate_with_parent if sys.platform == "linux" else None,
+            )
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while time.monotonic() < deadline:
@@ -182,6 +188,12 @@ class DevServer:
 
     def cpu_seconds(self) -> float:
         return metrics.process_cpu_seconds(self.pid)
+
+
+def _terminate_with_parent() -> None:
+    """Have Linux send the server SIGTERM when this script dies, even by SIGKILL, so no server is left behind."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 # The two sides.
@@ -605,6 +617,28 @@ def render_event_types(counts: dict[str, Counter[str]], conversations: dict[str,
 # The run.
 
 
+async def run_until_terminated(settings: Settings) -> int:
+    """Run the benchmark. SIGINT and SIGTERM cancel it, so the cleanup that stops the server runs."""
+    task = asyncio.current_task()
+    assert task is not None
+    received: list[signal.Signals] = []
+
+    def stop(signal_number: signal.Signals) -> None:
+        received.append(signal_number)
+        task.cancel()
+
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop, signal_number)
+    try:
+        return await run_benchmark(settings)
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        logger.warning("Stopped by %s before the run completed", received[0].name)
+        return 128 + received[0].value
+
+
 async def run_benchmark(settings: Settings) -> int:
     network = load_network(settings.network_file)
     with tempfile.TemporaryDirectory(prefix="accord-bench-") as workdir:
@@ -789,7 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logger.setLevel(logging.INFO)
-    return asyncio.run(run_benchmark(settings))
+    return asyncio.run(run_until_terminated(settings))
 
 
 if __name__ == "__main__":
