@@ -46,7 +46,7 @@ from workflows.envelopes import (
 from workflows.errors import CordaRuntimeException, FlowSandboxViolationException
 from workflows.identity import MemberX500Name
 from workflows.services import FlowEngine, FlowMessaging, JsonMarshallingService, MemberLookup
-from workflows.sessions import SessionManager
+from workflows.session_manager import SessionManager
 
 with workflow.unsafe.imports_passed_through():
     from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError

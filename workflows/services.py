@@ -20,7 +20,8 @@ from workflows.context import ContextBuilder, FlowContextProperties
 from workflows.envelopes import ExternalOperationInput, ExternalOperationResult
 from workflows.errors import CordaRuntimeException
 from workflows.identity import MemberX500Name
-from workflows.sessions import FlowSession, SessionManager
+from workflows.session_manager import SessionManager
+from workflows.sessions import FlowSession
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

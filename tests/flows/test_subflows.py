@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from app.testing import TestNetwork
-from tests.conftest import ALICE, BOB, CHARLIE
+from tests.conftest import BOB, CHARLIE
 
 SUBFLOWS = "tests.cordapps.subflows"
 
