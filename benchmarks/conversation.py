@@ -4,15 +4,25 @@ The script starts its own Temporal dev server on loopback, with the embedded
 default's settings and a fresh SQLite file. It runs the Accord workers of two
 vnodes and the raw harness's workers in this process, under the same worker
 settings (the sandboxed runner and the SDK's default slots). Each repeat
-measures Accord, then raw Temporal:
+measures, one after the other:
+
+- Accord, with the conversation at the top level of the initiating flow;
+- Accord, with every round held in ``ContinueConversationSubFlow``, a child
+  workflow that borrows the parent's session;
+- raw Temporal, the same hops as Accord at the top level;
+- with ``--raw-child``, raw Temporal with the rounds held in a child workflow.
+
+Each side runs two phases:
 
 - unloaded: conversations one at a time after a warm-up; round trip
-  latency, conversation latency, and server work per conversation;
+  latency, conversation latency, and server work per conversation, counted
+  over every workflow of the conversation (initiator, child, responder);
 - loaded: a fixed number of conversations in flight; throughput and latency.
 
-It prints one table of medians over the repeats with the ratio Accord/raw
-and the performance targets. It measures; it does not judge: it exits 0
-whenever every conversation completes, whatever the figures are.
+It prints a table of medians over the repeats with the ratios Accord/raw,
+subflow/Accord and subflow/raw, and the performance targets for Accord/raw.
+It measures; it does not judge: it exits 0 whenever every conversation
+completes, whatever the figures are.
 
     python -m benchmarks.conversation --help
 """
@@ -83,6 +93,7 @@ class Settings:
     repeats: int
     timeout: float
     raw_messages: str
+    raw_child: bool
     network_file: Path
     initiator: str
     responder: str
@@ -196,11 +207,19 @@ def _terminate_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-# The two sides.
+# The sides.
+
+ACCORD = "Accord"
+ACCORD_SUBFLOW = "Accord, subflow"
+RAW = "raw"
+RAW_CHILD = "raw, child"
 
 
 class Side(Protocol):
     name: str
+    """Column heading, and the key of this side's figures in the JSON report."""
+    slug: str
+    """The name as it appears in workflow IDs."""
 
     async def start(self, conversation_id: str) -> WorkflowHandle: ...
 
@@ -213,12 +232,20 @@ def expected_numbers(rounds: int) -> list[int]:
 
 
 class AccordSide:
-    name = "Accord"
+    """ConversationFlow, with every round at the top level or, with ``in_subflow``, inside its subflow."""
 
-    def __init__(self, network: TestNetwork, *, initiator: str, responder: str, rounds: int) -> None:
+    def __init__(
+        self, network: TestNetwork, *, initiator: str, responder: str, rounds: int, in_subflow: bool
+    ) -> None:
+        self.name = ACCORD_SUBFLOW if in_subflow else ACCORD
+        self.slug = "accord-subflow" if in_subflow else "accord"
         self._network = network
         self._initiator = initiator
-        self._body = {"counterparty": str(network.vnode(responder)), "rounds": rounds}
+        self._body = {
+            "counterparty": str(network.vnode(responder)),
+            "rounds": rounds,
+            "in_subflow": rounds if in_subflow else 0,
+        }
         self._rounds = rounds
 
     async def start(self, conversation_id: str) -> WorkflowHandle:
@@ -235,16 +262,26 @@ class AccordSide:
 
 
 class RawSide:
-    name = "raw"
+    """The raw harness, with the rounds in the initiator or, with ``in_child``, in its child workflow."""
 
     def __init__(
-        self, client: Client, *, initiator_queue: str, responder_queue: str, rounds: int, batched: bool
+        self,
+        client: Client,
+        *,
+        initiator_queue: str,
+        responder_queue: str,
+        rounds: int,
+        batched: bool,
+        in_child: bool,
     ) -> None:
+        self.name = RAW_CHILD if in_child else RAW
+        self.slug = "raw-child" if in_child else "raw"
         self._client = client
         self._initiator_queue = initiator_queue
         self._responder_queue = responder_queue
         self._rounds = rounds
         self._batched = batched
+        self._in_child = in_child
 
     async def start(self, conversation_id: str) -> WorkflowHandle:
         return await raw.start_raw_conversation(
@@ -254,6 +291,7 @@ class RawSide:
             responder_task_queue=self._responder_queue,
             rounds=self._rounds,
             batched=self._batched,
+            in_child=self._in_child,
         )
 
     def check_result(self, result: Any) -> None:
@@ -274,7 +312,13 @@ class Conversation:
     latency_ms: float
     responder_id: str | None = None
     initiator_events: list[HistoryEvent] = field(default_factory=list)
+    child_events: list[list[HistoryEvent]] = field(default_factory=list)
+    """The histories of the initiator's child workflows, in start order; empty at the top level."""
     responder_events: list[HistoryEvent] = field(default_factory=list)
+
+    def histories(self) -> list[list[HistoryEvent]]:
+        """Return every workflow's history: the initiator's, its children's, then the responder's."""
+        return [self.initiator_events, *self.child_events, self.responder_events]
 
 
 async def complete_conversation(side: Side, client: Client, handle: WorkflowHandle, timeout: float) -> None:
@@ -289,9 +333,16 @@ async def complete_conversation(side: Side, client: Client, handle: WorkflowHand
 
 
 async def read_histories(client: Client, conversation: Conversation, timeout: float) -> None:
-    """Fetch both workflows' histories, waiting for the responder to complete first."""
+    """Fetch every workflow's history, waiting for the responder to complete first.
+
+    The initiator has completed, so its children, whose results it awaited, have too.
+    """
     initiator = client.get_workflow_handle(conversation.initiator_id)
     conversation.initiator_events = list((await initiator.fetch_history()).events)
+    conversation.child_events = [
+        list((await client.get_workflow_handle(child_id).fetch_history()).events)
+        for child_id in metrics.child_workflow_ids(conversation.initiator_events)
+    ]
     conversation.responder_id = metrics.responder_workflow_id(conversation.initiator_events)
     if conversation.responder_id is None:
         raise ConversationFailure(
@@ -330,6 +381,7 @@ async def failure_report(client: Client, side: str, workflow_id: str, error: Bas
     workflow_ids = [workflow_id]
     try:
         events = list((await client.get_workflow_handle(workflow_id).fetch_history()).events)
+        workflow_ids += metrics.child_workflow_ids(events)
         responder_id = metrics.responder_workflow_id(events)
         if responder_id is not None and responder_id != workflow_id:
             workflow_ids.append(responder_id)
@@ -378,41 +430,80 @@ def event_detail(event: HistoryEvent) -> str:
 # Measurements.
 
 
+TIMELINE_STEPS = (
+    ("init_activity", "parent start -> init activity completed (starts the responder)"),
+    ("start_request", "init activity completed -> StartChildWorkflowExecutionInitiated"),
+    ("child_dispatch", "StartChildWorkflowExecutionInitiated -> child's first WorkflowTaskStarted"),
+    ("child_first_task", "child's first workflow task, started -> completed"),
+    ("first_round_trip", "child's first round trip (first signal sent -> reply)"),
+    ("child_close", "child: last reply -> child completed"),
+    ("hand_back", "child completed -> parent completed"),
+)
+"""Steps of a conversation held in a child workflow, read by ``metrics.child_timeline_ms``."""
+
+
 def history_figures(conversations: Sequence[Conversation]) -> dict[str, float]:
-    """Figures read from the histories of a set of conversations, per conversation where counted."""
+    """Figures read from the histories of a set of conversations, per conversation where counted.
+
+    Round trips are timed in every workflow on the initiator's side: the
+    initiator and its child, if it hands the rounds to one. Counts cover
+    every workflow of the conversation.
+    """
     count = len(conversations)
-    round_trips = [ms for c in conversations for ms in metrics.signal_round_trips_ms(c.initiator_events)]
-    openings = [ms for c in conversations if (ms := metrics.opening_ms(c.initiator_events)) is not None]
-    workflow_tasks = sum(
-        metrics.count_workflow_tasks(c.initiator_events) + metrics.count_workflow_tasks(c.responder_events)
-        for c in conversations
-    )
-    events = sum(len(c.initiator_events) + len(c.responder_events) for c in conversations)
-    history_bytes = sum(
-        event.ByteSize() for c in conversations for event in (*c.initiator_events, *c.responder_events)
-    )
-    task_durations = [
+    round_trips = [
         ms
         for c in conversations
-        for ms in metrics.workflow_task_durations_ms(c.initiator_events)
-        + metrics.workflow_task_durations_ms(c.responder_events)
+        for events in (c.initiator_events, *c.child_events)
+        for ms in metrics.signal_round_trips_ms(events)
     ]
-    return {
+    openings = [
+        ms for c in conversations if (ms := metrics.opening_ms(c.initiator_events, c.child_events)) is not None
+    ]
+    closings = [
+        ms for c in conversations if (ms := metrics.closing_ms(c.initiator_events, c.child_events)) is not None
+    ]
+    histories = [events for c in conversations for events in c.histories()]
+    task_durations = [ms for events in histories for ms in metrics.workflow_task_durations_ms(events)]
+    figures = {
         "round_trip_p50_ms": metrics.percentile(round_trips, 0.50),
         "round_trip_p99_ms": metrics.percentile(round_trips, 0.99),
+        "round_trips_timed": len(round_trips) / count,
         "opening_p50_ms": metrics.percentile(openings, 0.50),
+        "closing_p50_ms": metrics.percentile(closings, 0.50),
         "workflow_task_p50_ms": metrics.percentile(task_durations, 0.50),
-        "workflow_tasks": workflow_tasks / count,
-        "history_events": events / count,
-        "history_bytes": history_bytes / count,
+        "workflow_tasks": sum(metrics.count_workflow_tasks(events) for events in histories) / count,
+        "history_events": sum(len(events) for events in histories) / count,
+        "history_bytes": sum(event.ByteSize() for events in histories for event in events) / count,
+    }
+    for role, role_histories in role_histories_of(conversations).items():
+        figures[f"{role}_events"] = sum(len(events) for events in role_histories) / count
+        figures[f"{role}_workflow_tasks"] = sum(metrics.count_workflow_tasks(events) for events in role_histories) / count
+    steps: dict[str, list[float]] = {}
+    for c in conversations:
+        for child_events in c.child_events:
+            for step, ms in metrics.child_timeline_ms(c.initiator_events, child_events).items():
+                steps.setdefault(step, []).append(ms)
+    for step, values in steps.items():
+        figures[f"timeline_{step}_p50_ms"] = metrics.percentile(values, 0.50)
+    return figures
+
+
+ROLES = (("initiator", "initiator (parent)"), ("child", "child"), ("responder", "responder"))
+
+
+def role_histories_of(conversations: Sequence[Conversation]) -> dict[str, list[list[HistoryEvent]]]:
+    return {
+        "initiator": [c.initiator_events for c in conversations],
+        "child": [events for c in conversations for events in c.child_events],
+        "responder": [c.responder_events for c in conversations],
     }
 
 
 def event_type_counts(conversations: Sequence[Conversation]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for conversation in conversations:
-        counts.update(metrics.count_event_types(conversation.initiator_events))
-        counts.update(metrics.count_event_types(conversation.responder_events))
+        for events in conversation.histories():
+            counts.update(metrics.count_event_types(events))
     return counts
 
 
@@ -540,13 +631,15 @@ class Row:
 ROWS = (
     Row("unloaded: round trip p50 (ms)", "round_trip_p50_ms", 1, ("<=", 1.2)),
     Row("unloaded: round trip p99 (ms)", "round_trip_p99_ms", 1, ("<=", 1.5)),
+    Row("unloaded: signal round trips timed / conversation", "round_trips_timed", 1),
     Row("unloaded: opening, start -> first reply p50 (ms)", "opening_p50_ms", 1),
+    Row("unloaded: closing, last reply -> initiator completed p50 (ms)", "closing_p50_ms", 1),
     Row("unloaded: conversation, client start -> result p50 (ms)", "conversation_p50_ms", 0),
     Row("unloaded: workflow task, started -> completed p50 (ms)", "workflow_task_p50_ms", 1),
     Row("unloaded: state transitions / conversation", "state_transitions", 1, ("<=", 1.25)),
-    Row("unloaded: workflow tasks / conversation (both workflows)", "workflow_tasks", 1, ("<=", 1.25)),
-    Row("unloaded: history events / conversation (both workflows)", "history_events", 1),
-    Row("unloaded: history size / conversation (bytes, both workflows)", "history_bytes", 0),
+    Row("unloaded: workflow tasks / conversation (all workflows)", "workflow_tasks", 1, ("<=", 1.25)),
+    Row("unloaded: history events / conversation (all workflows)", "history_events", 1),
+    Row("unloaded: history size / conversation (bytes, all workflows)", "history_bytes", 0),
     Row("loaded: conversations/s", "conversations_per_s", 2, (">=", 0.75)),
     Row("loaded: round trips/s", "round_trips_per_s", 1),
     Row("loaded: round trip p50 (ms)", "loaded_round_trip_p50_ms", 0),
@@ -558,6 +651,17 @@ ROWS = (
     Row("loaded: server CPU ms / conversation", "server_cpu_ms", 1),
     Row("loaded: benchmark process CPU ms / conversation (workers + client)", "process_cpu_ms", 1),
 )
+
+SIDE_ORDER = (ACCORD, ACCORD_SUBFLOW, RAW, RAW_CHILD)
+
+RATIOS = (
+    ("Accord/raw", ACCORD, RAW),
+    ("subflow/Accord", ACCORD_SUBFLOW, ACCORD),
+    ("subflow/raw", ACCORD_SUBFLOW, RAW),
+    ("subflow/raw child", ACCORD_SUBFLOW, RAW_CHILD),
+    ("raw child/raw", RAW_CHILD, RAW),
+)
+"""Ratio columns: heading, numerator side, denominator side. A column whose sides did not run is left out."""
 
 
 def format_figure(values: Sequence[float], decimals: int) -> str:
@@ -578,39 +682,88 @@ def ratio_of_medians(accord: Sequence[float], baseline: Sequence[float]) -> floa
     return numerator / denominator
 
 
+def format_ratio(ratio: float) -> str:
+    return "n/a" if math.isnan(ratio) else f"{ratio:.2f}"
+
+
+def present_sides(results: dict[str, dict[str, list[float]]]) -> list[str]:
+    return [name for name in SIDE_ORDER if name in results]
+
+
 def render_table(results: dict[str, dict[str, list[float]]]) -> str:
-    lines = [
-        "| metric | Accord | raw | Accord/raw | target | result |",
-        "|---|---|---|---|---|---|",
-    ]
+    """Return the main table: each side's figures, Accord/raw with its target, then the other ratios."""
+    sides = present_sides(results)
+    ratios = [(heading, top, bottom) for heading, top, bottom in RATIOS if top in results and bottom in results]
+    headings = ["metric", *sides, ratios[0][0], "target", "result", *(heading for heading, _, _ in ratios[1:])]
+    lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
     for row in ROWS:
-        accord = results["Accord"].get(row.key, [])
-        baseline = results["raw"].get(row.key, [])
-        ratio = ratio_of_medians(accord, baseline)
+        values = {name: results[name].get(row.key, []) for name in sides}
+        ratio_texts = [format_ratio(ratio_of_medians(values[top], values[bottom])) for _, top, bottom in ratios]
+        accord_ratio = ratio_of_medians(values[ACCORD], values[RAW])
         target_text = verdict = ""
         if row.target is not None:
             operator, bound = row.target
             target_text = f"{operator} {bound:g}x"
-            if math.isnan(ratio):
+            if math.isnan(accord_ratio):
                 verdict = "n/a"
             else:
-                met = ratio <= bound if operator == "<=" else ratio >= bound
+                met = accord_ratio <= bound if operator == "<=" else accord_ratio >= bound
                 verdict = "met" if met else "**missed**"
-        lines.append(
-            f"| {row.label} | {format_figure(accord, row.decimals)} | {format_figure(baseline, row.decimals)} "
-            f"| {ratio:.2f} | {target_text} | {verdict} |"
-        )
+        cells = [
+            row.label,
+            *(format_figure(values[name], row.decimals) for name in sides),
+            ratio_texts[0],
+            target_text,
+            verdict,
+            *ratio_texts[1:],
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def render_workflows(results: dict[str, dict[str, list[float]]]) -> str:
+    """Return a table of history events and workflow tasks per unloaded conversation, by workflow."""
+    sides = present_sides(results)
+    lines = ["| workflow | " + " | ".join(sides) + " |", "|" + "---|" * (len(sides) + 1)]
+    for role, label in ROLES:
+        for key, what in (("events", "history events"), ("workflow_tasks", "workflow tasks")):
+            cells = [format_figure(results[name].get(f"{role}_{key}", []), 1) for name in sides]
+            lines.append(f"| {label}: {what} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def render_timeline(results: dict[str, dict[str, list[float]]]) -> str:
+    """Return the steps of the hand-over to the child workflow and back, for the sides that have one."""
+    sides = [name for name in (ACCORD_SUBFLOW, RAW_CHILD) if name in results]
+    lines = ["| step, p50 (ms) | " + " | ".join(sides) + " |", "|" + "---|" * (len(sides) + 1)]
+    for step, label in TIMELINE_STEPS:
+        cells = [format_figure(results[name].get(f"timeline_{step}_p50_ms", []), 1) for name in sides]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+EVENT_TYPE_DIFFERENCES = (
+    ("Accord - raw", ACCORD, RAW),
+    ("subflow - Accord", ACCORD_SUBFLOW, ACCORD),
+    ("raw child - raw", RAW_CHILD, RAW),
+)
+
+
 def render_event_types(counts: dict[str, Counter[str]], conversations: dict[str, int]) -> str:
-    """Return a table of history events per conversation by type, for both sides."""
-    names = sorted(set(counts["Accord"]) | set(counts["raw"]))
-    lines = ["| event type (both workflows) | Accord | raw | Accord - raw |", "|---|---|---|---|"]
-    for name in names:
-        accord = counts["Accord"][name] / max(conversations["Accord"], 1)
-        baseline = counts["raw"][name] / max(conversations["raw"], 1)
-        lines.append(f"| {name} | {accord:.1f} | {baseline:.1f} | {accord - baseline:+.1f} |")
+    """Return a table of history events per conversation by type, over all workflows, for every side."""
+    sides = [name for name in SIDE_ORDER if name in counts]
+    differences = [(heading, a, b) for heading, a, b in EVENT_TYPE_DIFFERENCES if a in counts and b in counts]
+    names = sorted(set().union(*(counts[name] for name in sides)))
+    headings = ["event type (all workflows)", *sides, *(heading for heading, _, _ in differences)]
+    lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
+    for event_name in names:
+        per_conversation = {name: counts[name][event_name] / max(conversations[name], 1) for name in sides}
+        cells = [
+            event_name,
+            *(f"{per_conversation[name]:.1f}" for name in sides),
+            *(f"{per_conversation[a] - per_conversation[b]:+.1f}" for _, a, b in differences),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -671,14 +824,25 @@ async def run_with_server(settings: Settings, network: Any, server: DevServer, c
         for queue in raw_queues
     ]
     sides: list[Side] = [
-        AccordSide(test_network, initiator=settings.initiator, responder=settings.responder, rounds=settings.rounds),
+        AccordSide(
+            test_network,
+            initiator=settings.initiator,
+            responder=settings.responder,
+            rounds=settings.rounds,
+            in_subflow=in_subflow,
+        )
+        for in_subflow in (False, True)
+    ]
+    sides += [
         RawSide(
             client,
             initiator_queue=raw_queues[0],
             responder_queue=raw_queues[1],
             rounds=settings.rounds,
             batched=settings.raw_messages == "batched",
-        ),
+            in_child=in_child,
+        )
+        for in_child in ((False, True) if settings.raw_child else (False,))
     ]
     results: dict[str, dict[str, list[float]]] = {side.name: {} for side in sides}
     event_counts: dict[str, Counter[str]] = {side.name: Counter() for side in sides}
@@ -690,7 +854,7 @@ async def run_with_server(settings: Settings, network: Any, server: DevServer, c
         try:
             for repeat in range(1, settings.repeats + 1):
                 for side in sides:
-                    label = f"bench-{session}-{side.name.lower()}-{repeat}"
+                    label = f"bench-{session}-{side.slug}-{repeat}"
                     started = time.perf_counter()
                     unloaded, counts = await measure_unloaded(side, client, server, settings, label)
                     loaded = await measure_loaded(
@@ -722,6 +886,14 @@ async def run_with_server(settings: Settings, network: Any, server: DevServer, c
     print()
     print(render_table(results))
     print()
+    print("History events and workflow tasks per unloaded conversation, by workflow:")
+    print()
+    print(render_workflows(results))
+    print()
+    print("Hand-over to the child workflow and back, unloaded:")
+    print()
+    print(render_timeline(results))
+    print()
     print("History events per unloaded conversation, by type (all repeats):")
     print()
     print(render_event_types(event_counts, counted))
@@ -741,7 +913,9 @@ def describe_run(settings: Settings) -> str:
         f"Conversation benchmark: {settings.initiator} -> {settings.responder}, {settings.rounds} round trips; "
         f"medians [min-max] of {settings.repeats} interleaved repeats. Unloaded: {settings.unloaded} conversations "
         f"one at a time after {settings.warmup} warm-up. Loaded: {settings.loaded} conversations, "
-        f"{settings.in_flight} in flight. Raw messages: {settings.raw_messages}."
+        f"{settings.in_flight} in flight. Raw messages: {settings.raw_messages}. "
+        f"'subflow' is Accord with every round in a subflow (in_subflow = rounds)"
+        + (", 'raw child' raw Temporal with every round in a child workflow." if settings.raw_child else ".")
     )
 
 
@@ -749,8 +923,8 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.conversation",
         description=(
-            "Measure Accord's ConversationFlow against raw Temporal doing the same hops, on a Temporal dev "
-            "server this script starts on loopback and stops at the end."
+            "Measure Accord's ConversationFlow, at the top level and held in a subflow, against raw Temporal "
+            "doing the same hops, on a Temporal dev server this script starts on loopback and stops at the end."
         ),
     )
     parser.add_argument("--rounds", type=int, default=10, help="round trips per conversation (default 10)")
@@ -770,7 +944,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         help="conversations run in the loaded phase; must be more than --in-flight (default 100)",
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="interleaved repeats of the Accord and raw runs (default 3)"
+        "--repeats", type=int, default=3, help="interleaved repeats of every side's runs (default 3)"
     )
     parser.add_argument(
         "--timeout",
@@ -786,6 +960,14 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
             "how the raw side groups messages: 'batched' sends the round count and the first number in the start "
             "signal and the close with the last reply, as Accord's sessions do; 'separate' sends one signal per "
             "message (default batched)"
+        ),
+    )
+    parser.add_argument(
+        "--raw-child",
+        action="store_true",
+        help=(
+            "also measure raw Temporal with every round held in a child workflow, to compare Accord's subflow "
+            "with Temporal's own child-workflow cost (a fourth side; the run takes about a third longer)"
         ),
     )
     parser.add_argument(

@@ -3,10 +3,13 @@
 - State transitions are the server's ``persistence_requests`` counter for the
   operations that write a workflow's mutable state, read from the dev
   server's Prometheus endpoint.
-- Round trips are read from the initiator's history: from the event that
-  records an outbound signal (``SignalExternalWorkflowExecutionInitiated``)
-  to the next ``WorkflowExecutionSignaled`` event, which carries the reply.
-  Both event times are set by the server, so the worker's clock plays no part.
+- Round trips are read from the history of the workflow that holds the
+  conversation (the initiator, or the child workflow it hands the rounds
+  to): from the event that records an outbound signal
+  (``SignalExternalWorkflowExecutionInitiated``) to the next
+  ``WorkflowExecutionSignaled`` event, which carries the reply. Both event
+  times are set by the server, so the worker's clock plays no part, and
+  times taken from the histories of different workflows compare directly.
 """
 
 from __future__ import annotations
@@ -125,13 +128,92 @@ def signal_round_trips_ms(initiator_events: Sequence[HistoryEvent]) -> list[floa
     return round_trips
 
 
-def opening_ms(initiator_events: Sequence[HistoryEvent]) -> float | None:
-    """Return the time from the initiator's start to the first signal it receives, in ms."""
-    start = initiator_events[0]
-    for event in initiator_events:
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            return event_ms(event) - event_ms(start)
-    return None
+def _signal_times_ms(histories: Iterable[Sequence[HistoryEvent]]) -> list[float]:
+    return sorted(
+        event_ms(event)
+        for events in histories
+        for event in events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    )
+
+
+def _first_event(events: Sequence[HistoryEvent], event_type: int) -> HistoryEvent | None:
+    return next((event for event in events if event.event_type == event_type), None)
+
+
+def opening_ms(
+    initiator_events: Sequence[HistoryEvent], child_histories: Sequence[Sequence[HistoryEvent]] = ()
+) -> float | None:
+    """Return the time from the initiator's start to the first signal it or one of its children receives, in ms."""
+    received = _signal_times_ms([initiator_events, *child_histories])
+    if not received:
+        return None
+    return received[0] - event_ms(initiator_events[0])
+
+
+def closing_ms(
+    initiator_events: Sequence[HistoryEvent], child_histories: Sequence[Sequence[HistoryEvent]] = ()
+) -> float | None:
+    """Return the time from the last signal the initiator or its children receive to the initiator's close, in ms."""
+    received = _signal_times_ms([initiator_events, *child_histories])
+    completed = _first_event(initiator_events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    if not received or completed is None:
+        return None
+    return event_ms(completed) - received[-1]
+
+
+def child_workflow_ids(parent_events: Sequence[HistoryEvent]) -> list[str]:
+    """Return the IDs of the child workflows a workflow started, in start order."""
+    return [
+        event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for event in parent_events
+        if event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    ]
+
+
+def child_timeline_ms(parent_events: Sequence[HistoryEvent], child_events: Sequence[HistoryEvent]) -> dict[str, float]:
+    """Return the steps of handing a conversation to a child workflow and back, in ms.
+
+    Keys, each the time between two server-stamped events:
+
+    - ``init_activity``: the parent's start to its first completed activity
+      (the one that starts the responder);
+    - ``start_request``: that activity's completion to the parent's
+      ``StartChildWorkflowExecutionInitiated``;
+    - ``child_dispatch``: that request to the child's first ``WorkflowTaskStarted``;
+    - ``child_first_task``: the child's first workflow task, started to completed;
+    - ``first_round_trip``: the child's first outbound signal to the first signal it receives;
+    - ``child_close``: the last signal the child receives to its ``WorkflowExecutionCompleted``;
+    - ``hand_back``: the child's completion to the parent's ``WorkflowExecutionCompleted``.
+
+    A step whose events are missing from the histories is left out.
+    """
+    steps: dict[str, float] = {}
+    parent_started = event_ms(parent_events[0])
+    activity_done = _first_event(parent_events, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+    child_requested = _first_event(parent_events, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+    parent_done = _first_event(parent_events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    task_started = _first_event(child_events, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    task_completed = _first_event(child_events, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    child_done = _first_event(child_events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    received = _signal_times_ms([child_events])
+    round_trips = signal_round_trips_ms(child_events)
+
+    if activity_done is not None:
+        steps["init_activity"] = event_ms(activity_done) - parent_started
+        if child_requested is not None:
+            steps["start_request"] = event_ms(child_requested) - event_ms(activity_done)
+    if child_requested is not None and task_started is not None:
+        steps["child_dispatch"] = event_ms(task_started) - event_ms(child_requested)
+    if task_started is not None and task_completed is not None:
+        steps["child_first_task"] = event_ms(task_completed) - event_ms(task_started)
+    if round_trips:
+        steps["first_round_trip"] = round_trips[0]
+    if received and child_done is not None:
+        steps["child_close"] = event_ms(child_done) - received[-1]
+    if child_done is not None and parent_done is not None:
+        steps["hand_back"] = event_ms(parent_done) - event_ms(child_done)
+    return steps
 
 
 def responder_workflow_id(initiator_events: Sequence[HistoryEvent]) -> str | None:

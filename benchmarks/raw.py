@@ -8,10 +8,19 @@ through external workflow handles: A sends a number, and B replies with
 that number plus one.
 B ends with a ``close`` message, which A waits for before it completes.
 
+With ``in_child``, A is ``RawChildInitiator``: the activity carries only the
+round count, and once it has returned A runs child workflow C
+(``<A's ID>/child``, same task queue) and returns C's result. C holds every
+round. Its first signal names C as the reply-to, so B sends its replies, and
+the close, to C directly. These are the hops of Accord's conversation held
+in a subflow: the parent waits for the responder's start before it lends the
+session, and the child's first message carries its workflow ID.
+
 Two message layouts:
 
 - ``batched`` (the hops Accord's sessions make): the start signal carries the
   round count and the first number, and B's last reply carries the close.
+  With ``in_child`` the first number goes from C, so only the close is grouped.
 - ``separate``: one signal per message. The start signal carries only the
   round count, A signals the first number once the activity has returned,
   and B sends the close as a signal of its own after its last reply.
@@ -24,18 +33,21 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.worker import Worker, WorkflowRunner
+from temporalio.workflow import ParentClosePolicy
 
 MESSAGE_SIGNAL = "raw.message"
 START_RESPONDER_ACTIVITY = "raw.start_responder"
 INITIATOR_WORKFLOW = "benchmarks.raw.RawInitiator"
+CHILD_INITIATOR_WORKFLOW = "benchmarks.raw.RawChildInitiator"
+CHILD_WORKFLOW = "benchmarks.raw.RawChild"
 RESPONDER_WORKFLOW = "benchmarks.raw.RawResponder"
 
 
@@ -48,6 +60,9 @@ class RawBatch(BaseModel):
     """The argument of the message signal: one or more messages in send order."""
 
     messages: list[RawMessage]
+    reply_to: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    """Workflow ID the receiver sends its next messages to. Left out of the payload when unset,
+    so the top-level conversation's signals keep their size."""
 
 
 class InitiatorInput(BaseModel):
@@ -59,7 +74,13 @@ class InitiatorInput(BaseModel):
 
 class ResponderInput(BaseModel):
     initiator_workflow_id: str
+    """Where B sends until a message names another reply-to."""
     batched: bool = True
+
+
+class ChildInput(BaseModel):
+    rounds: int
+    responder_workflow_id: str
 
 
 class StartResponderInput(BaseModel):
@@ -79,10 +100,13 @@ class _Inbox:
 
     def __init__(self) -> None:
         self._inbox: deque[RawMessage] = deque()
+        self._reply_to: str | None = None
 
     @workflow.signal(name=MESSAGE_SIGNAL)
     def on_message(self, batch: RawBatch) -> None:
         self._inbox.extend(batch.messages)
+        if batch.reply_to is not None:
+            self._reply_to = batch.reply_to
 
     async def _receive(self, kind: str) -> RawMessage:
         await workflow.wait_condition(lambda: bool(self._inbox))
@@ -133,20 +157,74 @@ class RawInitiatorWorkflow(_Inbox):
         return received
 
 
+@workflow.defn(name=CHILD_INITIATOR_WORKFLOW)
+class RawChildInitiatorWorkflow:
+    """A that starts B with the round count, then hands every round to child workflow C."""
+
+    @workflow.run
+    async def run(self, request: InitiatorInput) -> list[int]:
+        # C can signal B only once the activity has started it, as Accord lends a session only once it is open.
+        await workflow.execute_activity(
+            START_RESPONDER_ACTIVITY,
+            StartResponderInput(
+                workflow_id=request.responder_workflow_id,
+                task_queue=request.responder_task_queue,
+                responder=ResponderInput(
+                    initiator_workflow_id=workflow.info().workflow_id, batched=request.batched
+                ),
+                batch=RawBatch(messages=[RawMessage(kind="rounds", value=request.rounds)]),
+            ),
+            result_type=StartResponderResult,
+            task_queue=request.responder_task_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        return await workflow.execute_child_workflow(
+            CHILD_WORKFLOW,
+            ChildInput(rounds=request.rounds, responder_workflow_id=request.responder_workflow_id),
+            id=child_workflow_id(workflow.info().workflow_id),
+            task_queue=workflow.info().task_queue,
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+            result_type=list[int],
+        )
+
+
+@workflow.defn(name=CHILD_WORKFLOW)
+class RawChildWorkflow(_Inbox):
+    """C: sends every number to B, naming itself as the reply-to in the first signal, and returns the replies."""
+
+    @workflow.run
+    async def run(self, request: ChildInput) -> list[int]:
+        responder = workflow.get_external_workflow_handle(request.responder_workflow_id)
+        received: list[int] = []
+        number = 0
+        for round_index in range(request.rounds):
+            reply_to = workflow.info().workflow_id if round_index == 0 else None
+            await responder.signal(
+                MESSAGE_SIGNAL, RawBatch(messages=[RawMessage(kind="data", value=number)], reply_to=reply_to)
+            )
+            reply = await self._receive("data")
+            received.append(reply.value)
+            number = reply.value + 1
+        await self._receive("close")
+        return received
+
+
 @workflow.defn(name=RESPONDER_WORKFLOW)
 class RawResponderWorkflow(_Inbox):
     @workflow.run
     async def run(self, request: ResponderInput) -> None:
-        initiator = workflow.get_external_workflow_handle(request.initiator_workflow_id)
         rounds = (await self._receive("rounds")).value
         for round_index in range(rounds):
             number = (await self._receive("data")).value
             reply = [RawMessage(kind="data", value=number + 1)]
             if request.batched and round_index == rounds - 1:
                 reply.append(RawMessage(kind="close"))
-            await initiator.signal(MESSAGE_SIGNAL, RawBatch(messages=reply))
+            await self._peer(request).signal(MESSAGE_SIGNAL, RawBatch(messages=reply))
         if not request.batched:
-            await initiator.signal(MESSAGE_SIGNAL, RawBatch(messages=[RawMessage(kind="close")]))
+            await self._peer(request).signal(MESSAGE_SIGNAL, RawBatch(messages=[RawMessage(kind="close")]))
+
+    def _peer(self, request: ResponderInput) -> workflow.ExternalWorkflowHandle[Any]:
+        return workflow.get_external_workflow_handle(self._reply_to or request.initiator_workflow_id)
 
 
 @activity.defn(name=START_RESPONDER_ACTIVITY)
@@ -176,11 +254,11 @@ def create_raw_worker(
     max_cached_workflows: int,
     sticky_queue_schedule_to_start_timeout: timedelta,
 ) -> Worker:
-    """Create a worker for one side's task queue, registering both workflows and the activity as Accord's do."""
+    """Create a worker for one side's task queue, registering every workflow and the activity as Accord's do."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[RawInitiatorWorkflow, RawResponderWorkflow],
+        workflows=[RawInitiatorWorkflow, RawChildInitiatorWorkflow, RawChildWorkflow, RawResponderWorkflow],
         activities=[start_responder],
         workflow_runner=workflow_runner,
         max_cached_workflows=max_cached_workflows,
@@ -193,6 +271,10 @@ def responder_workflow_id(initiator_workflow_id: str) -> str:
     return f"{initiator_workflow_id}/responder"
 
 
+def child_workflow_id(initiator_workflow_id: str) -> str:
+    return f"{initiator_workflow_id}/child"
+
+
 async def start_raw_conversation(
     client: Client,
     *,
@@ -201,10 +283,14 @@ async def start_raw_conversation(
     responder_task_queue: str,
     rounds: int,
     batched: bool,
+    in_child: bool = False,
 ) -> WorkflowHandle:
-    """Start workflow A, which starts B itself through the activity on ``responder_task_queue``."""
+    """Start workflow A, which starts B itself through the activity on ``responder_task_queue``.
+
+    With ``in_child``, A runs the rounds in child workflow C.
+    """
     return await client.start_workflow(
-        INITIATOR_WORKFLOW,
+        CHILD_INITIATOR_WORKFLOW if in_child else INITIATOR_WORKFLOW,
         InitiatorInput(
             rounds=rounds,
             responder_workflow_id=responder_workflow_id(workflow_id),

@@ -46,6 +46,10 @@ class FlowProtocol:
 class Flow:
     """Base of every flow type; CorDapps subclass one of its subclasses, never this one."""
 
+    def __getattr__(self, name: str) -> Any:
+        # Called only when normal lookup fails: explain the usual cause, an undeclared service.
+        raise _missing_service_hint(self, name)
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # The framework's own base classes are not flows of any CorDapp.
@@ -54,6 +58,25 @@ class Flow:
         from workflows.host import define_flow_workflow
 
         define_flow_workflow(cls)
+
+
+_SERVICE_ATTRIBUTES = {
+    "flow_engine": "FlowEngine",
+    "flow_messaging": "FlowMessaging",
+    "member_lookup": "MemberLookup",
+    "json": "JsonMarshallingService",
+    "json_marshalling_service": "JsonMarshallingService",
+}
+
+
+def _missing_service_hint(flow: object, name: str) -> AttributeError:
+    service = _SERVICE_ATTRIBUTES.get(name)
+    if service is None:
+        return AttributeError(f"{type(flow).__qualname__!r} object has no attribute {name!r}")
+    return AttributeError(
+        f"{type(flow).__qualname__} has no attribute {name!r}: services are injected only into attributes "
+        f"declared with their type; add '{name}: {service}' to the class body"
+    )
 
 
 class ClientStartableFlow(Flow):

@@ -140,7 +140,7 @@ class SessionManager:
         if member is None:
             session._fail_locally(
                 f"Cannot open session {session.session_id}: {session.counterparty} is not a member of this "
-                "network; check the name against GET /members"
+                "network; check the name against GET /api/v5_2/members/{shortHash}"
             )
             raise session._error  # type: ignore[misc]
         session._counterparty_hash = member.short_hash

@@ -11,6 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 from temporalio.client import Client
 
 from app.api.deps import ApiContext
@@ -57,13 +61,40 @@ def create_app(settings: Settings, network: StaticNetwork, *, client: Client | N
         finally:
             context.temporal.close()
 
-    app = FastAPI(title="Accord flow REST API", description=_DESCRIPTION, version="5.2", lifespan=lifespan)
+    # FastAPI's own docs pages load Swagger UI from a CDN; these serve it from the installed package.
+    app = FastAPI(
+        title="Accord flow REST API",
+        description=_DESCRIPTION,
+        version="5.2",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.context = context
     install_error_handlers(app)
+    install_docs(app)
     router = api_router()
     for prefix in (API_PREFIX, *ALIAS_PREFIXES):
         app.include_router(router, prefix=prefix)
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve the interactive API docs at ``/docs`` with Swagger UI from the swagger-ui-bundle package."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def api_router() -> APIRouter:

@@ -306,3 +306,10 @@ class LateImportFlow(ClientStartableFlow):
         import tests.cordapps.lazy_helper as lazy_helper
 
         return lazy_helper.GREETING
+
+
+class UndeclaredEngineFlow(ClientStartableFlow):
+    """Uses flow_engine without declaring it, a common slip."""
+
+    async def call(self, request_body: ClientRequestBody) -> str:
+        return self.flow_engine.flow_id

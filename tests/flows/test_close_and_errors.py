@@ -172,3 +172,10 @@ async def test_import_while_running_fails_under_ci_warning_filter(flow_network: 
 
     assert status.flow_status == "FAILED"
     assert "tests.cordapps.lazy_helper was imported after initial workflow load" in status.flow_error.message
+
+
+async def test_undeclared_service_names_the_declaration(flow_network: TestNetwork) -> None:
+    status = await flow_network.run_flow("Alice", f"{INITIATORS}.UndeclaredEngineFlow", {})
+
+    assert status.flow_status == "FAILED"
+    assert "add 'flow_engine: FlowEngine' to the class body" in status.flow_error.message

@@ -88,6 +88,17 @@ async def test_docs_page_is_served(api: httpx.AsyncClient) -> None:
     response = await api.get("/docs")
 
     assert response.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in response.text
+
+
+async def test_docs_page_loads_nothing_from_other_hosts(api: httpx.AsyncClient) -> None:
+    page = (await api.get("/docs")).text
+    script = await api.get("/docs-assets/swagger-ui-bundle.js")
+    stylesheet = await api.get("/docs-assets/swagger-ui.css")
+
+    assert "https://" not in page
+    assert script.status_code == 200
+    assert stylesheet.status_code == 200
 
 
 async def test_unknown_route_has_error_body(api: httpx.AsyncClient) -> None:
