@@ -10,7 +10,7 @@ calling ``flow_engine.sub_flow``; an ``@initiating_flow`` subflow opens its
 own sessions.
 
 Every concrete flow class is also a Temporal workflow type, named by the
-class's qualified name: defining the class generates a workflow class beside
+class's qualified name. Defining the class generates a workflow class beside
 it in the same module (see :mod:`workflows.host`), so Temporal's sandbox can
 re-import the CorDapp module on every run.
 """
@@ -91,7 +91,7 @@ class SubFlow(Flow, Generic[T]):
     """A flow run from another flow with ``flow_engine.sub_flow``, as a child workflow.
 
     Any constructor is allowed. Its arguments travel to the child workflow as
-    JSON, validated back by their annotations, so annotate them; sessions
+    JSON, validated back by their annotations, so annotate them. Sessions
     among them (alone or in lists, tuples and dicts) are lent to the subflow
     and handed back with their sequence marks when it returns.
     """
@@ -143,7 +143,7 @@ def initiating_protocol(cls: type) -> FlowProtocol | None:
 
 
 def responder_protocol(cls: type) -> FlowProtocol | None:
-    """Return the protocol a responder class answers, declared on the class itself."""
+    """Return the protocol a responder class serves, declared on the class itself."""
     return cls.__dict__.get("__accord_initiated_by__")
 
 
