@@ -15,8 +15,8 @@ measures, one after the other:
 Each side runs two phases:
 
 - unloaded: conversations one at a time after a warm-up; round trip
-  latency, conversation latency, and server work per conversation, counted
-  over every workflow of the conversation (initiator, child, responder);
+  latency, conversation latency, and server work per conversation. Work is
+  counted over every workflow of a conversation: initiator, child, responder;
 - loaded: a fixed number of conversations in flight; throughput and latency.
 
 It prints a table of medians over the repeats with the ratios Accord/raw,
@@ -313,7 +313,7 @@ class Conversation:
     responder_id: str | None = None
     initiator_events: list[HistoryEvent] = field(default_factory=list)
     child_events: list[list[HistoryEvent]] = field(default_factory=list)
-    """The histories of the initiator's child workflows, in start order; empty at the top level."""
+    """The histories of the initiator's child workflows in start order, or none at the top level."""
     responder_events: list[HistoryEvent] = field(default_factory=list)
 
     def histories(self) -> list[list[HistoryEvent]]:
@@ -476,8 +476,9 @@ def history_figures(conversations: Sequence[Conversation]) -> dict[str, float]:
         "history_bytes": sum(event.ByteSize() for events in histories for event in events) / count,
     }
     for role, role_histories in role_histories_of(conversations).items():
+        role_tasks = sum(metrics.count_workflow_tasks(events) for events in role_histories)
         figures[f"{role}_events"] = sum(len(events) for events in role_histories) / count
-        figures[f"{role}_workflow_tasks"] = sum(metrics.count_workflow_tasks(events) for events in role_histories) / count
+        figures[f"{role}_workflow_tasks"] = role_tasks / count
     steps: dict[str, list[float]] = {}
     for c in conversations:
         for child_events in c.child_events:
@@ -532,7 +533,7 @@ async def settle_and_count(server: DevServer, attempts: int = 25) -> float:
 async def measure_unloaded(
     side: Side, client: Client, server: DevServer, settings: Settings, run_label: str
 ) -> tuple[dict[str, float], Counter[str]]:
-    """Run the warm-up, then conversations one at a time, each waiting for both workflows to end."""
+    """Run the warm-up, then conversations one at a time, each waiting for every workflow of the last to end."""
     for index in range(settings.warmup):
         await run_one(side, client, f"{run_label}-warmup-{index}", settings.timeout)
     transitions_before = await settle_and_count(server)
@@ -935,13 +936,16 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         "--unloaded", type=int, default=10, help="conversations measured one at a time (default 10)"
     )
     parser.add_argument(
-        "--in-flight", type=int, default=50, help="conversations kept running in the loaded phase (default 50)"
+        "--in-flight", type=int, default=40, help="conversations kept running in the loaded phase (default 40)"
     )
     parser.add_argument(
         "--loaded",
         type=int,
-        default=100,
-        help="conversations run in the loaded phase; must be more than --in-flight (default 100)",
+        default=80,
+        help=(
+            "conversations run in the loaded phase; must be more than --in-flight, and throughput counts the "
+            "first (loaded - in-flight) completions (default 80, twice --in-flight)"
+        ),
     )
     parser.add_argument(
         "--repeats", type=int, default=3, help="interleaved repeats of every side's runs (default 3)"
@@ -967,7 +971,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         action="store_true",
         help=(
             "also measure raw Temporal with every round held in a child workflow, to compare Accord's subflow "
-            "with Temporal's own child-workflow cost (a fourth side; the run takes about a third longer)"
+            "with Temporal's own child-workflow cost (a fourth side, so about a third more run time)"
         ),
     )
     parser.add_argument(

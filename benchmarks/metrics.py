@@ -3,9 +3,9 @@
 - State transitions are the server's ``persistence_requests`` counter for the
   operations that write a workflow's mutable state, read from the dev
   server's Prometheus endpoint.
-- Round trips are read from the history of the workflow that holds the
-  conversation (the initiator, or the child workflow it hands the rounds
-  to): from the event that records an outbound signal
+- Round trips are read from the history of the workflow that runs the
+  rounds (the initiator, or the child workflow it hands the rounds to):
+  from the event that records an outbound signal
   (``SignalExternalWorkflowExecutionInitiated``) to the next
   ``WorkflowExecutionSignaled`` event, which carries the reply. Both event
   times are set by the server, so the worker's clock plays no part, and
@@ -110,8 +110,8 @@ def workflow_task_durations_ms(events: Sequence[HistoryEvent]) -> list[float]:
     return durations
 
 
-def signal_round_trips_ms(initiator_events: Sequence[HistoryEvent]) -> list[float]:
-    """Return the initiator's signal round trips: each outbound signal to the next inbound one, in ms.
+def signal_round_trips_ms(events: Sequence[HistoryEvent]) -> list[float]:
+    """Return a workflow's signal round trips: each outbound signal to the next inbound one, in ms.
 
     Both sides send strictly in turn, so the first signal received after a
     signal was sent is its reply. Round trips opened by something other than
@@ -119,7 +119,7 @@ def signal_round_trips_ms(initiator_events: Sequence[HistoryEvent]) -> list[floa
     """
     round_trips: list[float] = []
     sent_at: float | None = None
-    for event in initiator_events:
+    for event in events:
         if event.event_type == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
             sent_at = event_ms(event)
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED and sent_at is not None:

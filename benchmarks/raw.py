@@ -10,7 +10,7 @@ B ends with a ``close`` message, which A waits for before it completes.
 
 With ``in_child``, A is ``RawChildInitiator``: the activity carries only the
 round count, and once it has returned A runs child workflow C
-(``<A's ID>/child``, same task queue) and returns C's result. C holds every
+(``<A's ID>/child``, same task queue) and returns C's result. C runs every
 round. Its first signal names C as the reply-to, so B sends its replies, and
 the close, to C directly. These are the hops of Accord's conversation held
 in a subflow: the parent waits for the responder's start before it lends the
@@ -74,7 +74,7 @@ class InitiatorInput(BaseModel):
 
 class ResponderInput(BaseModel):
     initiator_workflow_id: str
-    """Where B sends until a message names another reply-to."""
+    """Workflow ID that B sends to until a message names another reply-to."""
     batched: bool = True
 
 
