@@ -14,8 +14,8 @@ Session message kinds, and the session states they move to:
   The receiver moves the session to CLOSED once every message before it was read.
 - ``error``: the sender's flow failed or rejected the session; the receiver
   moves the session to ERROR and its next blocking call raises.
-- ``route``: a subflow that holds a session lent by its parent and receives
-  before it sends tells the counterparty to send to it directly. Every
+- ``route``: a subflow that has a session lent by its parent, and receives
+  before it sends, tells the counterparty to send to it directly. Every
   envelope's ``reply_to`` does the same; this one carries nothing else.
 
 Sequence numbers count every kind, one space per direction, from 1.
@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 
 class FlowKind(str, Enum):
-    """What started a flow's workflow; the value of the ``CordaFlowKind`` search attribute."""
+    """The way a flow's workflow was started: the value of the ``CordaFlowKind`` search attribute."""
 
     CLIENT = "client"
     RESPONDER = "responder"
@@ -39,7 +39,7 @@ class FlowKind(str, Enum):
 
 
 class SessionError(BaseModel):
-    """Why a session ended in error, as the counterparty sees it."""
+    """The reason a session ended in error, as sent to the counterparty."""
 
     error_type: str
     message: str
@@ -121,7 +121,7 @@ class SubFlowInput(BaseModel):
 
 
 class SubFlowResult(BaseModel):
-    """What a subflow hands back: its result and the lent sessions' state."""
+    """A subflow's hand-back: its result and the lent sessions' state."""
 
     result_type: str
     result: str
@@ -202,7 +202,7 @@ class LookupMemberInput(BaseModel):
 
 
 class MemberSummary(BaseModel):
-    """What a flow learns about a network member: its name and its vnode's short hash."""
+    """A network member as a flow learns of it: its name and its vnode's short hash."""
 
     name: str
     short_hash: str

@@ -101,7 +101,7 @@ class FlowEngine:
             operation: The qualified name of a function marked ``@external_operation``.
             argument: Its one argument: a pydantic model, primitive, or list or dict of them.
             result_type: The type to validate the result as.
-            timeout: Longest time one attempt may take (a timedelta or seconds).
+            timeout: Maximum time one attempt may take (a timedelta or seconds).
             maximum_attempts: Attempts before the call fails; 1 means no retry.
 
         Raises:
@@ -188,7 +188,7 @@ class FlowMessaging:
             name: The counterparty's X.500 name.
             require_close: Whether closing waits for the responder to close its
                 side (Corda 5.1+ semantics).
-            timeout: Longest time without an inbound message before the flow
+            timeout: Maximum time without an inbound message before the flow
                 fails; defaults to the network's session timeout.
             context: A builder called with a copy of the flow's context
                 properties; what it puts goes to this session only.

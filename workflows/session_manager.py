@@ -1,4 +1,4 @@
-"""A flow's sessions as one workflow sees them: creation, inbound signals, delivery, waits and lending.
+"""A flow's sessions within one workflow: creation, inbound signals, delivery, waits and lending.
 
 One :class:`SessionManager` lives in each flow's workflow. It owns the
 workflow's :class:`~workflows.sessions.FlowSession` objects and does what

@@ -263,22 +263,24 @@ class FlowSession:
         self._state = SessionState(snapshot.state)
         self._protocol_version = snapshot.protocol_version
         self._counterparty_hash = snapshot.counterparty_hash
-        self._peer_workflow_id = snapshot.peer_workflow_id
         self._peer_home_workflow_id = snapshot.peer_home_workflow_id
         self._next_send_seq = max(self._next_send_seq, snapshot.next_send_seq)
         self._next_receive_seq = snapshot.next_receive_seq
+
         for envelope in snapshot.inbox:
             self._inbox.setdefault(envelope.seq, envelope)
         for seq in [seq for seq in self._inbox if seq < self._next_receive_seq]:
             del self._inbox[seq]
-        if snapshot.route_seq >= self._route_seq:
+
+        # The route comes from whichever side saw the counterparty's latest message.
+        if snapshot.route_seq >= self._route_seq or self._peer_workflow_id is None:
             self._route_seq = snapshot.route_seq
-        else:
-            newest = max(self._inbox.values(), key=lambda envelope: envelope.seq, default=None)
-            if newest is not None and self._peer_workflow_id is not None:
-                self._peer_workflow_id = newest.reply_to
-        if snapshot.last_inbound is not None and (self._last_inbound is None or snapshot.last_inbound > self._last_inbound):
+            self._peer_workflow_id = snapshot.peer_workflow_id
+        if snapshot.last_inbound is not None and (
+            self._last_inbound is None or snapshot.last_inbound > self._last_inbound
+        ):
             self._last_inbound = snapshot.last_inbound
+
         self._error = None
         if snapshot.error is not None:
             self._error = self._session_error(snapshot.error.message)
@@ -334,7 +336,7 @@ class FlowSession:
             raise self._error_or_closed(operation)
 
     def _announce_route(self) -> None:
-        """Tell the counterparty to send to this workflow, when it holds a lent session and has not sent yet."""
+        """Tell the counterparty to send to this workflow, when it has a lent session and has not sent on it yet."""
         if self._owned or self._route_announced or not self._is_open():
             return
         self._route_announced = True

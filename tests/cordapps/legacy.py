@@ -1,4 +1,4 @@
-"""Responders of an older CorDapp, as run by Charlie: other versions and a refusing answer."""
+"""Responders of an older CorDapp, as run by Charlie: other versions and a responder that raises."""
 
 from __future__ import annotations
 

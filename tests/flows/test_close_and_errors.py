@@ -15,7 +15,7 @@ async def responder_status(network: TestNetwork, workflow_id: str):
     return await network.wait(network.env.client.get_workflow_handle(responder))
 
 
-async def test_close_waits_for_responder_and_second_close_does_nothing(flow_network: TestNetwork) -> None:
+async def test_close_waits_then_second_close_is_noop(flow_network: TestNetwork) -> None:
     status = await flow_network.run_flow("Alice", f"{INITIATORS}.CloseFlow", {"counterparty": BOB, "close_twice": True})
 
     assert status.flow_status == "COMPLETED"
