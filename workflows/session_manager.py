@@ -293,6 +293,9 @@ class SessionManager:
         One timer covers every wait: inbound messages only move the deadline
         later, so the timer is restarted when it fires early rather than on
         every message.
+
+        NOTE: Corda 5.2's flow idle limit (``processing.maxIdleTime``) is not
+        enforced; a flow with no open session waits without a deadline.
         """
         while True:
             earliest = self._deadline()
@@ -503,6 +506,8 @@ class SessionManager:
                     "pass a session to one subflow at a time"
                 )
             if session._state is SessionState.INITIATING:
+                # NOTE: waiting here sends the subflow's first message on its own, about one
+                # hop later than if the queued init could be handed over too.
                 await self.wait(
                     lambda session=session: session._state is not SessionState.INITIATING,  # type: ignore[misc]
                     step=f"waiting for {session.counterparty} to start its responder",
