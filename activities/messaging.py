@@ -14,7 +14,7 @@ import uuid
 
 from temporalio import activity
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from workflows import naming
 from workflows.envelopes import (
@@ -87,14 +87,11 @@ class SessionActivities:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 start_signal=naming.SESSION_SIGNAL,
                 start_signal_args=[request.batch],
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(naming.CORDA_VNODE, self._short_hash),
-                        SearchAttributePair(naming.CORDA_FLOW_NAME, flow_name),
-                        SearchAttributePair(naming.CORDA_FLOW_KIND, FlowKind.RESPONDER.value),
-                        SearchAttributePair(naming.CORDA_FLOW_STATUS, "START_REQUESTED"),
-                        SearchAttributePair(naming.CORDA_INITIATOR, init.sender),
-                    ]
+                search_attributes=naming.flow_search_attributes(
+                    short_hash=self._short_hash,
+                    flow_name=flow_name,
+                    kind=FlowKind.RESPONDER.value,
+                    initiator=init.sender,
                 ),
                 memo={
                     naming.MEMO_FLOW_ID: flow_input.flow_id,

@@ -11,8 +11,8 @@ the flow ends. Alice runs three flows:
   the parent's session, which COMPLETES.
 
 The outcome is one table, with the Temporal Web UI link of each flow and of
-its subflows, which run as child workflows (the REST API lists no subflows,
-as in Corda, so their links are built from the parent's workflow ID).
+its subflows, which run as child workflows. The REST API lists no subflows,
+as in Corda, so their links are built from the parent's workflow ID.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError, TimeoutError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -96,14 +96,8 @@ async def start_flow(
         task_queue=naming.task_queue(short_hash),
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(naming.CORDA_VNODE, short_hash),
-                SearchAttributePair(naming.CORDA_FLOW_NAME, flow_class_name),
-                SearchAttributePair(naming.CORDA_FLOW_KIND, FlowKind.CLIENT.value),
-                SearchAttributePair(naming.CORDA_FLOW_STATUS, "START_REQUESTED"),
-                SearchAttributePair(naming.CORDA_INITIATOR, str(vnode)),
-            ]
+        search_attributes=naming.flow_search_attributes(
+            short_hash=short_hash, flow_name=flow_class_name, kind=FlowKind.CLIENT.value, initiator=str(vnode)
         ),
         memo={naming.MEMO_FLOW_ID: flow_id, naming.MEMO_CLIENT_REQUEST_ID: client_request_id},
         static_summary=summary or f"{flow_class_name.rsplit('.', 1)[-1]} on {vnode.common_name or vnode}",

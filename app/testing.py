@@ -210,18 +210,21 @@ class TestNetwork:
 
     async def _transcript_entries(self, workflow_id: str, event: HistoryEvent) -> list[TranscriptEntry]:
         converter = self.env.client.data_converter
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            attributes = event.workflow_execution_signaled_event_attributes
+        signals = {
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: (
+                "received",
+                event.workflow_execution_signaled_event_attributes,
+            ),
+            EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: (
+                "sent",
+                event.signal_external_workflow_execution_initiated_event_attributes,
+            ),
+        }
+        if event.event_type in signals:
+            direction, attributes = signals[event.event_type]
             if attributes.signal_name != naming.SESSION_SIGNAL:
                 return []
             [batch] = await converter.decode(attributes.input.payloads, [SessionBatch])
-            direction = "received"
-        elif event.event_type == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-            attributes = event.signal_external_workflow_execution_initiated_event_attributes
-            if attributes.signal_name != naming.SESSION_SIGNAL:
-                return []
-            [batch] = await converter.decode(attributes.input.payloads, [SessionBatch])
-            direction = "sent"
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attributes = event.activity_task_scheduled_event_attributes
             if attributes.activity_type.name != naming.INITIATE_SESSION_ACTIVITY:

@@ -14,8 +14,8 @@ Session message kinds, and the session states they move to:
   The receiver moves the session to CLOSED once every message before it was read.
 - ``error``: the sender's flow failed or rejected the session; the receiver
   moves the session to ERROR and its next blocking call raises.
-- ``route``: a subflow that has a session lent by its parent, and receives
-  before it sends, tells the counterparty to send to it directly. Every
+- ``route``: sent by a subflow that has a session lent by its parent and
+  receives before it sends, so the counterparty sends to it directly. Every
   envelope's ``reply_to`` does the same; this one carries nothing else.
 
 Sequence numbers count every kind, one space per direction, from 1.

@@ -27,7 +27,6 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
@@ -226,9 +225,11 @@ class FlowWorkflow:
                 f"Subflow {qualified_name(cls)} has no workflow definition; define it at the top level of "
                 "a module that the vnode's CorDapps list"
             )
+
         arguments, lent = subflows.encode_arguments(sub_flow)
         child_id = f"{workflow.info().workflow_id}/sub/{self._manager.next_child_index()}"
         snapshots = await self._manager.lend(lent, child_id)
+
         flow_name = qualified_name(cls)
         short_hash, _ = naming.split_workflow_id(workflow.info().workflow_id)
         handle = await workflow.start_child_workflow(
@@ -245,17 +246,13 @@ class FlowWorkflow:
             task_queue=workflow.info().task_queue,
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
             result_type=SubFlowResult,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(naming.CORDA_VNODE, short_hash),
-                    SearchAttributePair(naming.CORDA_FLOW_NAME, flow_name),
-                    SearchAttributePair(naming.CORDA_FLOW_KIND, FlowKind.SUBFLOW.value),
-                    SearchAttributePair(naming.CORDA_FLOW_STATUS, "START_REQUESTED"),
-                ]
+            search_attributes=naming.flow_search_attributes(
+                short_hash=short_hash, flow_name=flow_name, kind=FlowKind.SUBFLOW.value
             ),
             static_summary=f"{cls.__name__}, subflow of {self.flow_class.__name__}",
         )
         workflow.logger.info("Started subflow %s as %s", flow_name, child_id, extra=self._log_context())
+
         try:
             await self._manager.wait(handle.done, step=f"waiting for subflow {cls.__name__}")
         except BaseException:
@@ -263,6 +260,7 @@ class FlowWorkflow:
             handle.cancel()
             await asyncio.wait([handle])
             raise
+
         try:
             result = handle.result()
         except ChildWorkflowError as failure:

@@ -1,7 +1,7 @@
 """Temporal names for Corda concepts: task queues, workflow IDs, signals, search attributes.
 
 This module is the one place where the mapping of vnodes, flows and sessions
-onto Temporal names is written down; the REST API, the workers, the
+onto Temporal names is written down. The REST API, the workers, the
 activities and the flow host all import it.
 
 - A vnode is the task queue ``vnode-<shortHash>`` and the workflow ID prefix
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 RESPONDER_SUFFIX = "-INITIATED"
 """Suffix Corda gives a responder's client request ID, after the session ID."""
@@ -51,6 +51,21 @@ MEMO_CLIENT_REQUEST_ID = "clientRequestId"
 
 KILL_REASON = "Killed through Accord"
 """Termination reason that marks a terminated flow as KILLED rather than FAILED."""
+
+
+def flow_search_attributes(
+    *, short_hash: str, flow_name: str, kind: str, initiator: str | None = None
+) -> TypedSearchAttributes:
+    """Return the search attributes a flow's workflow starts with, status START_REQUESTED."""
+    pairs = [
+        SearchAttributePair(CORDA_VNODE, short_hash),
+        SearchAttributePair(CORDA_FLOW_NAME, flow_name),
+        SearchAttributePair(CORDA_FLOW_KIND, kind),
+        SearchAttributePair(CORDA_FLOW_STATUS, "START_REQUESTED"),
+    ]
+    if initiator is not None:
+        pairs.append(SearchAttributePair(CORDA_INITIATOR, initiator))
+    return TypedSearchAttributes(pairs)
 
 
 def task_queue(short_hash: str) -> str:

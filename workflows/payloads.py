@@ -73,15 +73,7 @@ def decode(expected: type[T], actual_type: str | None, text: str, *, context: st
             f"Expected to receive {_display_name(expected)} but received {actual_type} {context}; "
             "check that both flows send and receive the same types in the same order"
         )
-    try:
-        if isinstance(expected, type) and issubclass(expected, BaseModel):
-            return expected.model_validate_json(text)  # type: ignore[return-value]
-        return TypeAdapter(expected, config=JSON_BYTES_CONFIG).validate_json(text)
-    except ValidationError as error:
-        raise PayloadTypeMismatchException(
-            f"Received {actual_type} {context} but it is not a valid {_display_name(expected)}: "
-            f"{_first_errors(error)}"
-        ) from error
+    return validate(expected, text, context=f"{actual_type} received {context}")  # type: ignore[no-any-return]
 
 
 def validate(expected: Any, text: str, *, context: str) -> Any:
@@ -97,7 +89,7 @@ def validate(expected: Any, text: str, *, context: str) -> Any:
         return TypeAdapter(expected, config=JSON_BYTES_CONFIG).validate_json(text)
     except ValidationError as error:
         raise PayloadTypeMismatchException(
-            f"The value {context} is not a valid {_display_name(expected)}: {_first_errors(error)}"
+            f"The value ({context}) is not a valid {_display_name(expected)}: {_first_errors(error)}"
         ) from error
 
 

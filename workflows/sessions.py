@@ -288,8 +288,7 @@ class FlowSession:
         self._outbox.extend((envelope, len(envelope.model_dump_json().encode())) for envelope in snapshot.outbox)
         self._lent_to = None
         self._route_announced = False
-        while self._has_next() and self._inbox[self._next_receive_seq].kind in ("init", "route"):
-            self._take_next()
+        self._skip_control_messages()
         if self._outbox:
             self._manager.schedule_flush()
 
@@ -374,14 +373,17 @@ class FlowSession:
             self._route_seq = envelope.seq
             if self._peer_workflow_id is not None:
                 self._peer_workflow_id = envelope.reply_to
-        # Init and route messages only set up the session, which already has their effect.
-        while self._has_next() and self._inbox[self._next_receive_seq].kind in ("init", "route"):
-            self._take_next()
+        self._skip_control_messages()
         if self._lent_to is not None:
             return True
         if self._state is SessionState.CLOSED and self._role == "responder" and self._has_next():
             self._fail_with_unread_data(reason="received data after the responder closed the session")
         return True
+
+    def _skip_control_messages(self) -> None:
+        # Init and route messages only set up the session, which already has their effect.
+        while self._has_next() and self._inbox[self._next_receive_seq].kind in ("init", "route"):
+            self._take_next()
 
     def _take(self, receive_type: type[T]) -> T:
         """Consume the next inbound message as ``receive_type``; the caller waited for one."""

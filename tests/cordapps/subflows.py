@@ -155,7 +155,7 @@ class AskPeerSubFlow(SubFlow[str]):
 
 
 class AskEachFlow(ClientStartableFlow):
-    """Not initiating itself: asks every counterparty through an initiating subflow."""
+    """Not initiating itself: sends to every counterparty through an initiating subflow."""
 
     flow_engine: FlowEngine
 

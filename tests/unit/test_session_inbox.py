@@ -43,6 +43,8 @@ def responder_session(manager: RecordingManager) -> FlowSession:
 
 
 def envelope(seq: int, kind: str = "data", payload: str | None = None) -> SessionEnvelope:
+    if payload is None and kind == "data":
+        payload = f'"m{seq}"'
     return SessionEnvelope(
         session_id="s1",
         seq=seq,
@@ -50,7 +52,7 @@ def envelope(seq: int, kind: str = "data", payload: str | None = None) -> Sessio
         sender=str(BOB),
         reply_to="BOB/flow",
         payload_type="str" if kind == "data" else None,
-        payload=payload if payload is not None else (f'"m{seq}"' if kind == "data" else None),
+        payload=payload,
     )
 
 
